@@ -1,0 +1,29 @@
+# Everything goes through the project's own virtual environment; nothing is installed by hand.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO ?= build/demo
+
+.PHONY: install demo test samples clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: install  ## a fresh workspace from sample_inputs/, then the monthly batch for 2026-10
+	rm -rf $(DEMO)
+	$(BIN)/compensation-report init $(DEMO)
+	$(BIN)/compensation-report run -w $(DEMO) --period 2026-10
+
+test: install
+	$(BIN)/python -m pytest -q
+
+samples: install  ## regenerate sample_inputs/ from tools/make_samples.py
+	$(BIN)/python tools/make_samples.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .hypothesis

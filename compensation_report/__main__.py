@@ -1,0 +1,3 @@
+from compensation_report.cli import main
+
+main()

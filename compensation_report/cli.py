@@ -1,0 +1,113 @@
+"""The command line (SPEC 6). Parses arguments, calls one pipeline function, prints, sets the exit status."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from compensation_report import __version__, pipeline
+from compensation_report.errors import CompensationError
+from compensation_report.workspace import LOCALES, load_config
+
+workspace_option = click.option(
+    "-w", "--workspace", "workspace", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+    show_default=True, help="The workspace folder.")
+
+
+class Command(click.Group):
+    """Turns our errors into one line and their exit status; a traceback only with --verbose."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except CompensationError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_status)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            if ctx.params.get("verbose") or ctx.obj and ctx.obj.get("verbose"):
+                traceback.print_exc()
+            click.echo(f"Error: unexpected {type(exc).__name__}: {exc} (run with --verbose for details)", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=Command)
+@click.version_option(__version__, prog_name="compensation-report")
+@click.option("--verbose", is_flag=True, help="Show details and tracebacks.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
+    """Price software-incident compensation against a standard and write the monthly Excel report."""
+    ctx.obj = {"verbose": verbose}
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def init(directory: Path) -> None:
+    """Create a ready workspace: config, rates and sample workbooks in inbox/."""
+    pipeline.init_workspace(directory)
+    click.echo(f"Workspace ready in {directory}")
+    click.echo(f"Next: compensation-report run -w {directory} --period 2026-10")
+
+
+@cli.command()
+@workspace_option
+@click.option("--period", metavar="YYYY-MM", help="Month to report; default: the previous calendar month.")
+@click.option("--locale", type=click.Choice(LOCALES), help="Report language; default: from compensation.toml.")
+@click.option("--no-email", is_flag=True, help="Write the report but no email.")
+def run(workspace: Path, period: str | None, locale: str | None, no_email: bool) -> None:
+    """Ingest the inbox, price every incident and write (and email) the report."""
+    result = pipeline.run_period(workspace, period, locale, send_email=not no_email)
+    for outcome in result.outcomes:
+        click.echo(_outcome_line(outcome))
+    click.echo(f"Period {result.period}: {result.incident_count} incidents, gross {result.gross:,.2f}, "
+               f"recovery {result.recovery:,.2f}, net {result.net:,.2f} {result.currency}")
+    for email in result.emails:
+        click.echo(f"Email written: {email}")
+    if result.email_error:
+        click.echo(f"Error: {result.email_error}", err=True)
+    click.echo(f"Report: {result.report}")
+    if result.email_error:
+        sys.exit(result.email_error.exit_status)
+    sys.exit(1 if result.rejected else 0)
+
+
+def _outcome_line(outcome: pipeline.FileOutcome) -> str:
+    if outcome.status == "rejected":
+        return (f"rejected  {outcome.file}: {len(outcome.problems)} problem(s), "
+                f"see {outcome.moved_to.parent.name}/{outcome.moved_to.name}.errors.txt")
+    if outcome.status == "duplicate":
+        return f"duplicate {outcome.file}: already accepted, counted once"
+    revised = f", revised {', '.join(outcome.revised)}" if outcome.revised else ""
+    return f"accepted  {outcome.file}: {len(outcome.incidents)} incident(s){revised}"
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@workspace_option
+@click.option("--rates", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Rates workbook to check against; default: the workspace's.")
+def validate(files: tuple[Path, ...], workspace: Path, rates: Path | None) -> None:
+    """Check incident workbooks against the standard; change nothing."""
+    results = pipeline.check_files(list(files), rates or load_config(workspace).rates)
+    for name, problems in results.items():
+        if not problems:
+            click.echo(f"{name}: OK")
+        for problem in problems:
+            click.echo(str(problem))
+    sys.exit(1 if any(results.values()) else 0)
+
+
+@cli.command()
+@workspace_option
+def send(workspace: Path) -> None:
+    """Deliver emails still waiting in outbox/."""
+    sent = pipeline.send_outbox(workspace)
+    click.echo(f"Sent {len(sent)} email(s)")
+
+
+def main() -> None:
+    cli(prog_name="compensation-report")

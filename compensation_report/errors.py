@@ -1,0 +1,60 @@
+"""Error types. Each exception carries the exit status SPEC section 6 gives it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, named down to the cell where possible."""
+
+    file: str
+    sheet: str = ""
+    cell: str = ""
+    message: str = ""
+
+    def __str__(self) -> str:
+        place = " › ".join(part for part in (self.file, self.sheet, self.cell) if part)
+        return f"{place}: {self.message}"
+
+
+class CompensationError(Exception):
+    """Base class: something stopped a command."""
+
+    exit_status = 2
+
+
+class ConfigError(CompensationError):
+    """compensation.toml, the rates workbook or the command line is wrong; nothing was changed."""
+
+    exit_status = 2
+
+
+class BusyError(CompensationError):
+    """Another run holds the workspace lock."""
+
+    exit_status = 2
+
+
+class InvalidStandard(ConfigError):
+    """The rates workbook has problems; every one is listed."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"the compensation standard has {len(problems)} problem(s):\n{lines}")
+
+
+class WorkbookRejected(Exception):
+    """An incident workbook has problems; it is rejected whole."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__(f"{len(problems)} problem(s)")
+
+
+class DeliveryError(CompensationError):
+    """The report was written but an email could not be delivered (kept in outbox/)."""
+
+    exit_status = 3

@@ -1,0 +1,91 @@
+"""Every word a reader of the report sees, in each locale. One table, not strings spread in code."""
+
+from __future__ import annotations
+
+SHEETS = {
+    "summary": ("Summary", "汇总"),
+    "standard": ("Standard", "赔偿标准表"),
+    "incidents": ("Incidents", "事故汇总"),
+    "lines": ("Lines", "赔偿明细"),
+    "customers": ("Customers", "客户赔偿"),
+    "business_units": ("Business Units", "按部门"),
+    "insurance": ("Insurance", "保险"),
+    "trend": ("Trend", "趋势"),
+    "warnings": ("Warnings", "校验"),
+    "run_info": ("Run Info", "运行信息"),
+}
+
+# Column headers: the English label is the SPEC's column name.
+HEADERS = {
+    "incident_id": "事故编号", "title": "标题", "business_unit": "业务部门", "system": "系统",
+    "severity": "严重级别", "started_at": "开始时间", "resolved_at": "恢复时间", "duration_hours": "持续小时",
+    "LOSS": "损失赔偿", "DOWNTIME": "停工损失", "CUSTOMER": "客户赔偿", "FINE": "法律罚款", "REPAIR": "修复费用",
+    "gross": "赔偿总额", "recovery": "保险赔付", "net": "净额", "responsible_party": "责任方", "status": "状态",
+    "category": "类别", "item": "项目", "basis": "计价方式", "quantity": "数量", "unit": "单位", "rate": "费率",
+    "currency": "币种", "amount_original": "原币金额", "fx_rate": "汇率", "amount": "金额",
+    "source_file": "来源文件", "source_sheet": "来源工作表", "source_row": "来源行", "rate_sheet": "标准工作表",
+    "rate_row": "标准行", "customer_id": "客户编号", "policy_id": "保单号", "note": "说明",
+    "name_en": "名称(英)", "name_zh": "名称", "method_en": "计算方法(英)", "method_zh": "计算方法",
+    "max_amount": "上限", "valid_from": "生效日期", "valid_to": "失效日期", "responsible": "承担方",
+    "customer_name": "客户名称", "sla_tier": "服务等级", "monthly_fee": "月费", "outage_minutes": "中断分钟",
+    "credit_percent": "赔偿比例%", "credit": "SLA赔偿", "extension_days": "延期天数", "extension": "服务延期",
+    "cap_adjustment": "上限调整", "insurer": "保险公司", "incidents": "事故数", "eligible": "可保金额",
+    "deductible": "免赔额", "coinsurance": "共保自担", "recovered": "赔付金额", "aggregate_limit": "累计限额",
+    "aggregate_used": "累计已用", "aggregate_left": "累计剩余", "period": "期间", "code": "代码",
+    "message": "内容", "sha256": "SHA-256", "file_name": "文件", "received_at": "接收时间", "name": "名称",
+    "key": "项目", "value": "值",
+}
+
+TEXT = {
+    "report_title": ("Compensation report", "赔偿报告"),
+    "period": ("Period", "期间"),
+    "reporting_currency": ("Reporting currency", "报告币种"),
+    "standard": ("Compensation standard", "赔偿标准"),
+    "incident_count": ("Incidents", "事故数"),
+    "gross": ("Gross", "赔偿总额"),
+    "recovery": ("Insurance recovery", "保险赔付"),
+    "net": ("Net", "净额"),
+    "by_category": ("By category", "按类别"),
+    "total": ("Total", "合计"),
+    "top_incidents": ("Top incidents by net cost", "净额最高的事故"),
+    "chart_category": ("Gross by category", "各类别赔偿总额"),
+    "chart_trend": ("Gross, recovery and net by period", "各期间赔偿总额、保险赔付与净额"),
+    "version": ("Tool version", "程序版本"),
+    "generated_at": ("Generated at", "生成时间"),
+    "rates_file": ("Rates file", "赔偿标准文件"),
+    "rates_sha256": ("Rates file SHA-256", "赔偿标准文件 SHA-256"),
+    "standard_version": ("Standard version", "标准版本"),
+    "locale": ("Locale", "语言"),
+    "submissions": ("Input submissions", "输入文件"),
+    "new": ("new", "新增"),
+    "revised": ("revised", "修订"),
+}
+
+CATEGORY_NAMES = {
+    "LOSS": ("Loss compensation", "损失赔偿"),
+    "DOWNTIME": ("Downtime loss", "停工损失"),
+    "CUSTOMER": ("Customer compensation", "客户赔偿"),
+    "FINE": ("Legal fines", "法律罚款"),
+    "REPAIR": ("Repair costs", "修复费用"),
+    "INSURANCE": ("Insurance recovery", "保险赔偿"),
+}
+
+
+def _pick(pair: tuple[str, str], locale: str) -> str:
+    return pair[1] if locale == "zh-CN" else pair[0]
+
+
+def sheet_name(key: str, locale: str) -> str:
+    return _pick(SHEETS[key], locale)
+
+
+def header(column: str, locale: str) -> str:
+    return HEADERS.get(column, column) if locale == "zh-CN" else column
+
+
+def text(key: str, locale: str) -> str:
+    return _pick(TEXT[key], locale)
+
+
+def category_name(code: str, locale: str) -> str:
+    return _pick(CATEGORY_NAMES[code], locale)

@@ -1,0 +1,184 @@
+"""ledger.sqlite: every submission, every incident revision, every run.
+
+Incident revisions are stored as the typed rows that were accepted (JSON), so later runs can price
+earlier periods again (aggregate limits, Trend) without the original files, and a re-run gives the
+same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+from compensation_report.schema import CUSTOMERS, INCIDENTS, LOSSES, SheetSpec
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS submissions (
+    id INTEGER PRIMARY KEY,
+    file_name TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    received_at TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('accepted', 'duplicate', 'rejected')),
+    problems INTEGER NOT NULL DEFAULT 0,
+    stored_as TEXT,
+    run_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS submissions_sha ON submissions (sha256, status);
+CREATE TABLE IF NOT EXISTS incident_revisions (
+    id INTEGER PRIMARY KEY,
+    submission_id INTEGER NOT NULL REFERENCES submissions (id),
+    incident_id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    period TEXT NOT NULL,
+    incident TEXT NOT NULL,
+    losses TEXT NOT NULL,
+    customers TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS revisions_incident ON incident_revisions (incident_id, id);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    period TEXT NOT NULL,
+    status TEXT NOT NULL,
+    report TEXT,
+    rates_sha256 TEXT,
+    incidents INTEGER,
+    gross TEXT,
+    recovery TEXT,
+    net TEXT
+);
+"""
+
+SOURCE_COLUMNS = ["source_file", "source_sheet", "source_row"]
+
+
+class Ledger:
+    def __init__(self, path: Path):
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def start_run(self, period: str, started_at: datetime, rates_sha256: str) -> int:
+        cur = self.db.execute("INSERT INTO runs (started_at, period, status, rates_sha256) VALUES (?, ?, 'running', ?)",
+                              (started_at.isoformat(), period, rates_sha256))
+        return int(cur.lastrowid)
+
+    def finish_run(self, run_id: int, finished_at: datetime, status: str, report: str | None,
+                   incidents: int, gross: Decimal, recovery: Decimal, net: Decimal) -> None:
+        self.db.execute(
+            "UPDATE runs SET finished_at=?, status=?, report=?, incidents=?, gross=?, recovery=?, net=? WHERE id=?",
+            (finished_at.isoformat(), status, report, incidents, str(gross), str(recovery), str(net), run_id))
+
+    # -- submissions ----------------------------------------------------------------------
+
+    def accepted_with_sha(self, sha256: str) -> int | None:
+        row = self.db.execute("SELECT id FROM submissions WHERE sha256=? AND status='accepted' ORDER BY id LIMIT 1",
+                              (sha256,)).fetchone()
+        return row[0] if row else None
+
+    def record_submission(self, file_name: str, sha256: str, size: int, received_at: datetime, status: str,
+                          run_id: int, problems: int = 0, stored_as: str | None = None) -> int:
+        cur = self.db.execute(
+            "INSERT INTO submissions (file_name, sha256, size, received_at, status, problems, stored_as, run_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (file_name, sha256, size, received_at.isoformat(), status, problems, stored_as, run_id))
+        return int(cur.lastrowid)
+
+    def set_stored_as(self, submission_id: int, stored_as: str) -> None:
+        self.db.execute("UPDATE submissions SET stored_as=? WHERE id=?", (stored_as, submission_id))
+
+    def submissions(self, ids: list[int]) -> list[dict]:
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(f"SELECT id, file_name, sha256, status, received_at FROM submissions WHERE id IN ({marks})"
+                               " ORDER BY id", ids).fetchall()
+        return [dict(zip(("id", "file_name", "sha256", "status", "received_at"), r)) for r in rows]
+
+    # -- incidents ------------------------------------------------------------------------
+
+    def add_revisions(self, submission_id: int, incidents: pd.DataFrame, losses: pd.DataFrame,
+                      customers: pd.DataFrame) -> list[str]:
+        """Store each incident of an accepted submission; returns the ids that replaced an earlier one."""
+        revised = []
+        for record in _records(incidents, INCIDENTS):
+            incident_id = record["incident_id"]
+            (previous,) = self.db.execute("SELECT COUNT(*) FROM incident_revisions WHERE incident_id=?",
+                                          (incident_id,)).fetchone()
+            if previous:
+                revised.append(incident_id)
+            own_losses = _records(losses[losses["incident_id"] == incident_id], LOSSES)
+            own_customers = _records(customers[customers["incident_id"] == incident_id], CUSTOMERS)
+            self.db.execute(
+                "INSERT INTO incident_revisions (submission_id, incident_id, revision, period, incident, losses, customers)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (submission_id, incident_id, previous + 1, record["started_at"][:7], json.dumps(record),
+                 json.dumps(own_losses), json.dumps(own_customers)))
+        return revised
+
+    def current_incidents(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """The latest revision of every incident: incidents (with revision, submission_id), losses, customers."""
+        rows = self.db.execute(
+            "SELECT r.submission_id, r.revision, r.incident, r.losses, r.customers FROM incident_revisions r"
+            " JOIN (SELECT incident_id, MAX(id) AS id FROM incident_revisions GROUP BY incident_id) latest"
+            " ON latest.id = r.id ORDER BY r.id").fetchall()
+        incidents, losses, customers = [], [], []
+        for submission_id, revision, incident, own_losses, own_customers in rows:
+            incidents.append({**json.loads(incident), "submission_id": submission_id, "revision": revision})
+            losses += json.loads(own_losses)
+            customers += json.loads(own_customers)
+        return (_frame(incidents, INCIDENTS, ["submission_id", "revision"]), _frame(losses, LOSSES),
+                _frame(customers, CUSTOMERS))
+
+
+def _records(frame: pd.DataFrame, spec: SheetSpec) -> list[dict]:
+    columns = SOURCE_COLUMNS + [c.name for c in spec.columns]
+    return [{k: _encode(v) for k, v in zip(columns, row)} for row in frame[columns].itertuples(index=False)]
+
+
+def _encode(value: object) -> object:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return value.isoformat(sep=" ")
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def _frame(records: list[dict], spec: SheetSpec, extra: list[str] = ()) -> pd.DataFrame:
+    columns = SOURCE_COLUMNS + [c.name for c in spec.columns] + list(extra)
+    frame = pd.DataFrame(records, columns=columns, dtype=object)
+    for column in spec.columns:
+        if column.kind == "number":
+            frame[column.name] = frame[column.name].map(lambda v: None if v is None else Decimal(v))
+        elif column.kind in ("datetime", "date"):
+            frame[column.name] = pd.to_datetime(frame[column.name]).astype("datetime64[ns]")
+    return frame

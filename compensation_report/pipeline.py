@@ -1,0 +1,290 @@
+"""The commands as library calls: calls the stages in order and returns what happened; never prints.
+
+    run_period: inbox → validate → ledger → archive/rejected → price all incidents → report → email
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from compensation_report import __version__, mail
+from compensation_report.errors import ConfigError, DeliveryError, Problem
+from compensation_report.ledger import Ledger
+from compensation_report.pricing import ZERO, Priced, price
+from compensation_report.resources import data_path
+from compensation_report.standard import Standard, read_standard
+from compensation_report.tables import ReportInput, build_report
+from compensation_report.validate import read_submission
+from compensation_report.workbooks import RawWorkbook, UnreadableWorkbook, read_workbook
+from compensation_report.workspace import (
+    CONFIG_NAME, Config, RunLock, discover_inbox, load_config, move_keeping, sha256_of, write_new_file,
+)
+from compensation_report.xlsx import write_report
+
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@dataclass
+class FileOutcome:
+    file: str
+    status: str  # accepted, duplicate or rejected
+    sha256: str = ""
+    problems: list[Problem] = field(default_factory=list)
+    incidents: list[str] = field(default_factory=list)
+    revised: list[str] = field(default_factory=list)
+    moved_to: Path | None = None
+    submission_id: int | None = None
+
+
+@dataclass
+class RunResult:
+    period: str
+    currency: str
+    report: Path
+    outcomes: list[FileOutcome]
+    incident_count: int
+    gross: Decimal
+    recovery: Decimal
+    net: Decimal
+    warnings: list[tuple[str, str]]
+    emails: list[Path] = field(default_factory=list)
+    email_error: DeliveryError | None = None
+
+    @property
+    def rejected(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == "rejected"]
+
+
+# -- run -----------------------------------------------------------------------------------
+
+
+def run_period(root: Path, period: str | None = None, locale: str | None = None, send_email: bool = True) -> RunResult:
+    """The monthly batch (SPEC 1). Raises ConfigError / BusyError before changing anything."""
+    config = load_config(root)
+    period = period or previous_month(date.today())
+    check_period(period)
+    locale = locale or config.locale
+    standard, rates_sha = load_standard(config.rates)
+    for folder in ("inbox", "archive", "rejected", "reports", "outbox"):
+        config.folder(folder).mkdir(exist_ok=True)
+    with RunLock(root):
+        ledger = Ledger(config.ledger_path)
+        try:
+            run_id = ledger.start_run(period, datetime.now(), rates_sha)
+            outcomes = [ingest(path, standard, ledger, config, run_id)
+                        for path in discover_inbox(config.folder("inbox"), config.settle_seconds, time.time())]
+            result = build_period_report(config, ledger, standard, rates_sha, period, locale, outcomes)
+            ledger.finish_run(run_id, datetime.now(), "done", str(result.report), result.incident_count,
+                              result.gross, result.recovery, result.net)
+        finally:
+            ledger.close()
+    if send_email:
+        email_report(config, result)
+    return result
+
+
+def previous_month(today: date) -> str:
+    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    return f"{year:04d}-{month:02d}"
+
+
+def check_period(period: str) -> None:
+    if not PERIOD.match(period):
+        raise ConfigError(f"--period must look like 2026-10, not {period!r}")
+
+
+def load_standard(path: Path) -> tuple[Standard, str]:
+    if not path.is_file():
+        raise ConfigError(f"{path}: the rates workbook (compensation standard) is missing")
+    try:
+        book = read_workbook(path)
+    except UnreadableWorkbook as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    return read_standard(book), sha256_of(path)
+
+
+def ingest(path: Path, standard: Standard, ledger: Ledger, config: Config, run_id: int) -> FileOutcome:
+    """One inbox file: duplicate, accepted (ledger first, then the move) or rejected."""
+    sha, size, received = sha256_of(path), path.stat().st_size, datetime.now()
+    archive = config.folder("archive") / received.strftime("%Y-%m-%d")
+    if ledger.accepted_with_sha(sha) is not None:
+        sid = ledger.record_submission(path.name, sha, size, received, "duplicate", run_id)
+        moved = move_keeping(path, archive)
+        ledger.set_stored_as(sid, str(moved.relative_to(config.root)))
+        return FileOutcome(path.name, "duplicate", sha, moved_to=moved, submission_id=sid)
+    submission, problems = check_workbook(path, standard)
+    if problems:
+        return reject(path, sha, size, received, problems, ledger, config, run_id)
+    with ledger.transaction():
+        sid = ledger.record_submission(path.name, sha, size, received, "accepted", run_id)
+        revised = ledger.add_revisions(sid, submission.incidents, submission.losses, submission.customers)
+    moved = move_keeping(path, archive)
+    ledger.set_stored_as(sid, str(moved.relative_to(config.root)))
+    return FileOutcome(path.name, "accepted", sha, incidents=list(submission.incidents["incident_id"]),
+                       revised=revised, moved_to=moved, submission_id=sid)
+
+
+def reject(path: Path, sha: str, size: int, received: datetime, problems: list[Problem], ledger: Ledger,
+           config: Config, run_id: int) -> FileOutcome:
+    rejected = config.folder("rejected")
+    moved = move_keeping(path, rejected)
+    write_new_file(rejected, f"{moved.name}.errors.txt", errors_text(problems))
+    sid = ledger.record_submission(path.name, sha, size, received, "rejected", run_id, len(problems),
+                                   str(moved.relative_to(config.root)))
+    return FileOutcome(path.name, "rejected", sha, problems, moved_to=moved, submission_id=sid)
+
+
+def errors_text(problems: list[Problem]) -> str:
+    return "".join(f"{p}\n" for p in problems)
+
+
+def check_workbook(path: Path, standard: Standard):
+    """Read, type-check and price-check one incident workbook: (submission, []) or (…, problems)."""
+    try:
+        book = read_workbook(path)
+    except UnreadableWorkbook as exc:
+        return None, [Problem(path.name, message=str(exc))]
+    except Exception as exc:  # one odd file must never stop the run
+        return None, [Problem(path.name, message=f"the file could not be read ({type(exc).__name__}: {exc})")]
+    return check_submission(book, standard)
+
+
+def check_submission(book: RawWorkbook, standard: Standard):
+    submission, problems = read_submission(book)
+    if submission is None:
+        return None, problems
+    bad_rows = {(p.sheet, _row_of(p.cell)) for p in problems}
+    clean = {name: frame[frame["source_row"].map(lambda row: (sheet_name, row) not in bad_rows).astype(bool)]
+             for name, frame, sheet_name in (
+                 ("incidents", submission.incidents, submission.sheets["Incidents"].name),
+                 ("losses", submission.losses, submission.sheets["Losses"].name),
+                 ("customers", submission.customers, submission.sheets["Customers"].name))}
+    priced = price(clean["incidents"], clean["losses"], clean["customers"], standard)
+    problems += [submission.problem(i.sheet, i.column, i.source_row, i.message) for i in priced.issues]
+    return submission, problems
+
+
+def _row_of(cell: str) -> int | None:
+    digits = re.sub(r"^[A-Z]+", "", cell)
+    return int(digits) if digits.isdigit() else None
+
+
+# -- the report ----------------------------------------------------------------------------
+
+
+def build_period_report(config: Config, ledger: Ledger, standard: Standard, rates_sha: str, period: str,
+                        locale: str, outcomes: list[FileOutcome]) -> RunResult:
+    incidents, losses, customers = ledger.current_incidents()
+    priced = price(incidents, losses, customers, standard)
+    in_period = priced.incidents[priced.incidents["period"] == period]
+    warnings = run_warnings(outcomes, priced, period)
+    data = ReportInput(
+        period=period, locale=locale, standard=standard, priced=priced, generated_at=report_clock(),
+        version=__version__, rates_file=config.rates.name, rates_sha256=rates_sha,
+        submissions=report_submissions(ledger, outcomes, in_period), warnings=warnings,
+    )
+    path = config.folder("reports") / period / f"compensation_report_{period}.xlsx"
+    write_report(build_report(data), path, data.generated_at)
+    gross, recovery = sum(in_period["gross"], ZERO), sum(in_period["recovery"], ZERO)
+    return RunResult(period, standard.reporting_currency, path, outcomes, len(in_period), gross, recovery, gross - recovery, warnings)
+
+
+def report_clock() -> datetime:
+    """SOURCE_DATE_EPOCH, when set, stands for 'now' in the report, so reruns are byte-identical."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        return datetime.fromtimestamp(int(epoch), tz=timezone.utc).replace(tzinfo=None)
+    return datetime.now().replace(microsecond=0)
+
+
+def report_submissions(ledger: Ledger, outcomes: list[FileOutcome], in_period: pd.DataFrame) -> list[dict]:
+    """This run's files and every accepted submission that the period's incidents come from."""
+    counts = in_period.groupby("submission_id").size().to_dict()
+    ids = sorted(set(counts) | {o.submission_id for o in outcomes if o.submission_id is not None})
+    return [{**s, "incidents": counts.get(s["id"], 0)} for s in ledger.submissions([int(i) for i in ids])]
+
+
+def run_warnings(outcomes: list[FileOutcome], priced: Priced, period: str) -> list[tuple[str, str]]:
+    """Non-fatal findings for the Warnings sheet."""
+    warnings = []
+    for o in outcomes:
+        if o.status == "rejected":
+            warnings.append(("rejected", f"{o.file}: rejected with {len(o.problems)} problem(s); "
+                                         f"see rejected/{o.moved_to.name}.errors.txt"))
+        elif o.status == "duplicate":
+            warnings.append(("duplicate", f"{o.file}: byte-identical to a workbook already accepted; counted once"))
+        warnings += [("revised", f"{i}: replaced by the revision in {o.file}") for i in o.revised]
+    periods = priced.incidents.set_index("incident_id")["period"]
+    for o in outcomes:
+        for incident_id in o.incidents:
+            if periods.get(incident_id, period) != period:
+                warnings.append(("other_period", f"{incident_id} ({o.file}) starts in {periods[incident_id]}: "
+                                                 f"priced for limits, reported in its own period"))
+    warnings += [("pricing", f"{i.source_file} › {i.sheet} › row {i.source_row}: {i.message}") for i in priced.issues]
+    return warnings
+
+
+# -- email ---------------------------------------------------------------------------------
+
+
+def email_report(config: Config, result: RunResult) -> None:
+    """Render the report email into outbox/; in smtp mode also deliver it (a failure keeps it there)."""
+    if not config.email.to:
+        return
+    context = {
+        "period": result.period, "currency": result.currency, "incident_count": result.incident_count,
+        "gross": f"{result.gross:,.2f}", "recovery": f"{result.recovery:,.2f}", "net": f"{result.net:,.2f}",
+        "rejected": [o.file for o in result.rejected],
+    }
+    message = mail.render_report_email(config.email, context, result.report, datetime.now(timezone.utc))
+    result.emails.append(mail.write_outbox(message, config.folder("outbox"), f"compensation_report_{result.period}.eml"))
+    if config.email.mode == "smtp":
+        try:
+            mail.deliver(config.folder("outbox"), config.email.smtp)
+        except DeliveryError as exc:
+            result.email_error = exc
+
+
+def send_outbox(root: Path) -> list[Path]:
+    config = load_config(root)
+    return mail.deliver(config.folder("outbox"), config.email.smtp)
+
+
+# -- validate and init ---------------------------------------------------------------------
+
+
+def check_files(paths: list[Path], rates: Path) -> dict[str, list[Problem]]:
+    """`validate`: every problem of every file, changing nothing."""
+    standard, _ = load_standard(rates)
+    return {str(path): check_workbook(path, standard)[1] for path in paths}
+
+
+def init_workspace(target: Path) -> Path:
+    """A ready workspace: the sample config, standard and incident workbooks (already settled)."""
+    if (target / CONFIG_NAME).exists():
+        raise ConfigError(f"{target} is already a workspace ({CONFIG_NAME} exists); nothing was changed")
+    samples = data_path("sample_inputs")
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(samples / CONFIG_NAME, target / CONFIG_NAME)
+    (target / "rates").mkdir(exist_ok=True)
+    shutil.copy2(samples / "rates" / "rates.xlsx", target / "rates" / "rates.xlsx")
+    inbox = target / "inbox"
+    inbox.mkdir(exist_ok=True)
+    an_hour_ago = time.time() - 3600
+    for n, workbook in enumerate(sorted((samples / "inbox").glob("*.xlsx"))):
+        copy = inbox / workbook.name
+        if not copy.exists():
+            shutil.copy2(workbook, copy)
+            os.utime(copy, (an_hour_ago + n, an_hour_ago + n))  # dropped in name order, long settled
+    for folder in ("archive", "rejected", "reports", "outbox"):
+        (target / folder).mkdir(exist_ok=True)
+    return target

@@ -1,0 +1,486 @@
+"""The pricing rules of SPEC section 4, one function per rule, over whole tables.
+
+Pure: DataFrames in, DataFrames out. Money is Decimal, computed exactly and rounded half away
+from zero to 2 decimals once per line; totals are sums of rounded lines. Rate, tier, fine, policy
+and FX look-ups are joins over whole tables. Only the two rules that consume a running budget
+(the SLA fee cap per customer and period, the insurance aggregate limit) walk incidents in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+
+import numpy as np
+import pandas as pd
+
+from compensation_report.schema import CATEGORIES
+
+CENT = Decimal("0.01")
+ZERO = Decimal(0)
+ONE = Decimal(1)
+HUNDRED = Decimal(100)
+EXACT = Context(prec=60)  # wide enough that no division used here can turn a tie into a non-tie
+
+LINE_COLUMNS = [
+    "incident_id", "category", "item", "basis", "quantity", "unit", "rate", "currency",
+    "amount_original", "fx_rate", "amount", "source_file", "source_sheet", "source_row",
+    "rate_sheet", "rate_row", "customer_id", "policy_id", "capped_item", "note",
+]
+CATEGORY_ORDER = {c: i for i, c in enumerate(CATEGORIES + ("INSURANCE",))}
+
+
+def round_money(value: Decimal) -> Decimal:
+    """Half away from zero, to cents (SPEC 4: 2.345 → 2.35, -2.345 → -2.35)."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class PricingIssue:
+    """A row that cannot be priced. `sheet` is the canonical sheet name (Incidents, Losses, Customers)."""
+
+    source_file: str
+    sheet: str
+    source_row: int
+    column: str
+    message: str
+
+
+@dataclass
+class Priced:
+    lines: pd.DataFrame
+    incidents: pd.DataFrame
+    customers: pd.DataFrame
+    insurance: pd.DataFrame
+    issues: list[PricingIssue] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+
+
+def price(incidents: pd.DataFrame, losses: pd.DataFrame, customers: pd.DataFrame, standard) -> Priced:
+    """Price every incident given (all periods: limits need them). Rules 1–7 of SPEC 4."""
+    with localcontext(EXACT):
+        issues: list[PricingIssue] = []
+        inc = incident_context(incidents, standard.reporting_currency)
+        loss_lines = price_losses(losses, inc, standard, issues)
+        cap_lines = item_cap_adjustments(loss_lines, standard.reporting_currency)
+        sla_lines, customer_rows = price_sla(customers, inc, standard, issues)
+        sla_caps = sla_period_cap_adjustments(sla_lines, customer_rows, standard.reporting_currency)
+        fine_lines = price_fines(inc, standard, issues)
+        gross_lines = _concat([loss_lines, cap_lines, sla_lines, sla_caps, fine_lines])
+        recovery_lines, insurance = price_insurance(gross_lines, inc, standard, issues)
+        lines = order_lines(_concat([gross_lines, recovery_lines]), inc)
+        totals = incident_totals(inc, lines)
+        return Priced(lines, totals, _customer_detail(customer_rows, sla_caps), insurance, issues)
+
+
+def incident_context(incidents: pd.DataFrame, reporting_currency: str) -> pd.DataFrame:
+    """Incidents with what the rules need: start date, whole-minute duration, effective currency."""
+    inc = incidents.reset_index(drop=True).copy()
+    inc["start_date"] = inc["started_at"].dt.normalize()
+    seconds = (inc["resolved_at"] - inc["started_at"]).dt.total_seconds()
+    inc["duration_minutes"] = (seconds // 60).astype("int64")
+    inc["duration_hours"] = [Decimal(int(m)) / 60 for m in inc["duration_minutes"]]
+    inc["currency"] = inc["currency"].fillna(reporting_currency)
+    inc["period"] = inc["started_at"].dt.strftime("%Y-%m")
+    return inc
+
+
+# --------------------------------------------------------------------------------------------
+# Shared look-ups
+
+
+def valid_on(frame: pd.DataFrame, date_col: str = "start_date", prefix: str = "") -> pd.Series:
+    """Validity ranges include both ends; blank ends are open."""
+    start, end = frame[prefix + "valid_from"], frame[prefix + "valid_to"]
+    return (start.isna() | (start <= frame[date_col])) & (end.isna() | (frame[date_col] <= end))
+
+
+def fx_rates(currencies: pd.Series, dates: pd.Series, standard) -> pd.Series:
+    """Reporting-currency units per unit of `currency` on each date; None where the FX sheet has none."""
+    keys = pd.DataFrame({"currency": currencies.to_numpy(dtype=object),
+                         "date": dates.to_numpy(dtype="datetime64[ns]"), "pos": np.arange(len(currencies))}
+                        ).astype({"currency": object})
+    table = standard.fx[["currency", "valid_from", "rate"]].astype({"valid_from": "datetime64[ns]", "currency": object})
+    merged = pd.merge_asof(keys.sort_values("date"), table.sort_values("valid_from"),
+                           left_on="date", right_on="valid_from", by="currency", direction="backward")
+    merged = merged.sort_values("pos")
+    rate = [ONE if c == standard.reporting_currency else (r if isinstance(r, Decimal) else None)
+            for c, r in zip(merged["currency"], merged["rate"])]
+    return pd.Series(rate, index=currencies.index, dtype=object)
+
+
+def _convert(frame: pd.DataFrame, standard, issues: list[PricingIssue], sheet: str, column: str) -> pd.DataFrame:
+    """Fill fx_rate and the rounded amount; rows with no FX row become issues and are dropped."""
+    frame = frame.copy()
+    frame["fx_rate"] = fx_rates(frame["currency"], frame["start_date"], standard)
+    missing = frame["fx_rate"].isna()
+    for _, row in frame[missing].iterrows():
+        issues.append(PricingIssue(row.source_file, sheet, row.source_row, column,
+                                   f"no FX rate for {row.currency} on {row.start_date:%Y-%m-%d} on the FX sheet"))
+    frame = frame[~missing].copy()
+    frame["amount"] = [round_money(a * fx) for a, fx in zip(frame["amount_original"], frame["fx_rate"])]
+    return frame
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f.reindex(columns=LINE_COLUMNS) for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=LINE_COLUMNS, dtype=object)
+    return pd.concat(frames, ignore_index=True).astype(object)
+
+
+# --------------------------------------------------------------------------------------------
+# Rule 1: loss lines
+
+
+def price_losses(losses: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[PricingIssue]) -> pd.DataFrame:
+    lines = losses.reset_index(drop=True).assign(loss_pos=lambda f: np.arange(len(f)))
+    lines = lines.merge(inc[["incident_id", "severity", "start_date", "duration_hours", "currency"]]
+                        .rename(columns={"currency": "incident_currency"}), on="incident_id", how="inner")
+    chosen = choose_rate_rows(lines, standard.rates)
+    _report_unpriced(lines, chosen, standard.rates, issues)
+    lines = lines.merge(chosen, on="loss_pos", how="inner")
+    lines = _apply_basis(lines, standard.reporting_currency, issues)
+    lines["rate_sheet"] = standard.sheet_names["Rates"]
+    lines["note"] = lines["note"].where(lines["note"].notna(), None)
+    return _convert(lines, standard, issues, "Losses", "item")
+
+
+def choose_rate_rows(lines: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
+    """For each loss line, the rate row to use: same category and item, valid on the start date,
+    a row for the incident's severity over a blank one, then the first in sheet order."""
+    table = rates.rename(columns={c: f"r_{c}" for c in rates.columns if c not in ("category", "item")})
+    table["r_pos"] = np.arange(len(table))
+    cand = lines[["loss_pos", "category", "item", "severity", "start_date"]].merge(table, on=["category", "item"])
+    fits = valid_on(cand, prefix="r_") & (cand["r_severity"].isna() | (cand["r_severity"] == cand["severity"]))
+    cand = cand[fits].assign(generic=lambda f: f["r_severity"].isna())
+    best = cand.sort_values(["loss_pos", "generic", "r_pos"]).drop_duplicates("loss_pos")
+    return best[["loss_pos", "r_basis", "r_unit", "r_rate", "r_currency", "r_max_amount", "r_sheet_row"]]
+
+
+def _report_unpriced(lines: pd.DataFrame, chosen: pd.DataFrame, rates: pd.DataFrame, issues: list[PricingIssue]) -> None:
+    known = set(zip(rates["category"], rates["item"]))
+    for _, row in lines[~lines["loss_pos"].isin(chosen["loss_pos"])].iterrows():
+        if (row.category, row['item']) in known:
+            why = (f"no rate for {row.category}.{row['item']} valid on {row.start_date:%Y-%m-%d} "
+                   f"for severity {row.severity} on the Rates sheet")
+        else:
+            why = f"item \"{row['item']}\" is not on the Rates sheet for category {row.category}"
+        issues.append(PricingIssue(row.source_file, "Losses", row.source_row, "item", why))
+
+
+def _apply_basis(lines: pd.DataFrame, reporting_currency: str, issues: list[PricingIssue]) -> pd.DataFrame:
+    """quantity × rate for every basis: per_unit (blank hour quantity = duration), direct (quantity =
+    the reported amount, in the line's currency), fixed (quantity 1, once per row)."""
+    basis, unit = lines["r_basis"], lines["r_unit"]
+    auto_hours = (basis == "per_unit") & lines["quantity"].isna() & (unit == "hour")
+    quantity = lines["quantity"].where(~auto_hours, lines["duration_hours"])
+    quantity = quantity.where(basis != "direct", lines["amount"])
+    quantity = quantity.where(basis != "fixed", ONE)
+    line_currency = lines["currency"].fillna(lines["incident_currency"]).fillna(reporting_currency)
+    lines = lines.assign(
+        basis=basis, unit=unit, rate=lines["r_rate"], quantity=quantity,
+        currency=lines["r_currency"].where(basis != "direct", line_currency),
+        max_amount=lines["r_max_amount"], rate_row=lines["r_sheet_row"],
+    )
+    blank = lines["quantity"].isna()
+    for _, row in lines[blank].iterrows():
+        column = "amount" if row.basis == "direct" else "quantity"
+        issues.append(PricingIssue(row.source_file, "Losses", row.source_row, column,
+                                   f"{column} is blank; {row.category}.{row['item']} is priced {row.basis}"
+                                   + (f" per {row.unit}" if row.basis == "per_unit" else "")))
+    lines = lines[~blank].copy()
+    lines["amount_original"] = [q * r for q, r in zip(lines["quantity"], lines["rate"])]
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
+# Rule 2: item caps
+
+
+def item_cap_adjustments(loss_lines: pd.DataFrame, reporting_currency: str) -> pd.DataFrame:
+    """A negative line bringing an incident's item down to its max_amount when strictly over it."""
+    capped = loss_lines[loss_lines["max_amount"].notna()]
+    if capped.empty:
+        return pd.DataFrame(columns=LINE_COLUMNS)
+    keys = ["incident_id", "category", "item"]
+    sums = capped.groupby(keys, sort=False).agg(
+        total=("amount", "sum"), cap=("max_amount", "first"), rate_row=("rate_row", "first"),
+        rate_sheet=("rate_sheet", "first"), source_file=("source_file", "first"),
+        source_sheet=("source_sheet", "first"), source_row=("source_row", "first"),
+    ).reset_index()
+    over = sums[sums["total"] > sums["cap"]].copy()
+    over["amount"] = [cap - total for cap, total in zip(over["cap"], over["total"])]
+    over["note"] = [f"caps {c}.{i} at {cap:,.2f} (lines total {t:,.2f})"
+                    for c, i, cap, t in zip(over["category"], over["item"], over["cap"], over["total"])]
+    return over.assign(capped_item=over["item"], item="cap_adjustment", basis="cap",
+                       amount_original=over["amount"], fx_rate=ONE, currency=reporting_currency)
+
+
+# --------------------------------------------------------------------------------------------
+# Rule 3: SLA credits and service extensions
+
+
+def price_sla(customers: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[PricingIssue]):
+    """Per Customers row: the tier's step with the greatest min_outage_minutes ≤ outage."""
+    rows = customers.reset_index(drop=True).assign(cust_pos=lambda f: np.arange(len(f)))
+    rows = rows.merge(inc[["incident_id", "start_date", "started_at", "period", "duration_minutes", "currency"]]
+                      .rename(columns={"currency": "incident_currency"}), on="incident_id", how="inner")
+    rows["outage"] = rows["outage_minutes"].where(rows["outage_minutes"].notna(), rows["duration_minutes"])
+    rows["tier_key"] = rows["sla_tier"].str.casefold()
+    rows["currency"] = rows["currency"].fillna(rows["incident_currency"])
+    unknown = ~rows["tier_key"].isin(set(standard.sla["tier_key"]))
+    for _, row in rows[unknown].iterrows():
+        issues.append(PricingIssue(row.source_file, "Customers", row.source_row, "sla_tier",
+                                   f'sla_tier "{row.sla_tier}" is not on the SLA sheet'))
+    rows = rows[~unknown].merge(_sla_steps(rows[~unknown], standard.sla), on="cust_pos", how="left")
+    rows["credit_percent"] = rows["credit_percent"].map(lambda v: v if isinstance(v, Decimal) else ZERO)
+    rows["extension_days"] = rows["extension_days"].map(lambda v: v if isinstance(v, Decimal) else ZERO)
+    rows["fx_rate"] = fx_rates(rows["currency"], rows["start_date"], standard)
+    missing = rows["fx_rate"].isna()
+    for _, row in rows[missing].iterrows():
+        issues.append(PricingIssue(row.source_file, "Customers", row.source_row, "monthly_fee",
+                                   f"no FX rate for {row.currency} on {row.start_date:%Y-%m-%d} on the FX sheet"))
+    rows = rows[~missing].copy()
+    rows["rate_sheet"] = standard.sheet_names["SLA"]
+    rows["fee_reporting"] = [round_money(f * fx) for f, fx in zip(rows["monthly_fee"], rows["fx_rate"])]
+    return _sla_lines(rows), rows
+
+
+def _sla_steps(rows: pd.DataFrame, sla: pd.DataFrame) -> pd.DataFrame:
+    steps = sla.assign(step_pos=np.arange(len(sla)))
+    cand = rows[["cust_pos", "tier_key", "outage"]].merge(steps, on="tier_key")
+    cand = cand[cand["min_outage_minutes"] <= cand["outage"]]
+    cand = cand.assign(neg_min=-cand["min_outage_minutes"].astype("int64"))
+    best = cand.sort_values(["cust_pos", "neg_min", "step_pos"]).drop_duplicates("cust_pos")
+    return best[["cust_pos", "credit_percent", "extension_days", "sheet_row"]].rename(columns={"sheet_row": "rate_row"})
+
+
+def _sla_lines(rows: pd.DataFrame) -> pd.DataFrame:
+    base = rows.assign(category="CUSTOMER", basis="sla", quantity=rows["monthly_fee"], unit="monthly_fee")
+    credit = base.assign(item="sla_credit", rate=[p / HUNDRED for p in rows["credit_percent"]],
+                         note=[f"{p}% of the monthly fee, outage {o} min" for p, o in zip(rows["credit_percent"], rows["outage"])])
+    extension = base.assign(item="service_extension", rate=[d / 30 for d in rows["extension_days"]],
+                            note=[f"{d} days of the monthly fee / 30" for d in rows["extension_days"]])
+    lines = pd.concat([credit, extension], ignore_index=True)
+    lines["amount_original"] = [q * r for q, r in zip(lines["quantity"], lines["rate"])]
+    lines["amount"] = [round_money(a * fx) for a, fx in zip(lines["amount_original"], lines["fx_rate"])]
+    return lines[lines["amount_original"] != ZERO].sort_values(["cust_pos", "item"], ascending=[True, False])
+
+
+def sla_period_cap_adjustments(sla_lines: pd.DataFrame, customer_rows: pd.DataFrame,
+                               reporting_currency: str) -> pd.DataFrame:
+    """A customer's SLA credits in one period never exceed its monthly fee (the fee on its row in its
+    last incident of the period). The excess is given back latest incident first, each incident at
+    most its own credit."""
+    credits = sla_lines[sla_lines["item"] == "sla_credit"]
+    if credits.empty:
+        return pd.DataFrame(columns=LINE_COLUMNS)
+    last_rows = customer_rows.sort_values(["started_at", "incident_id", "cust_pos"])
+    fee_cap = last_rows.groupby(["period", "customer_id"])["fee_reporting"].last()
+    per_incident = (credits.groupby(["period", "customer_id", "started_at", "incident_id"], sort=True)
+                    .agg(credit=("amount", "sum"), source_file=("source_file", "first"),
+                         source_sheet=("source_sheet", "first"), source_row=("source_row", "first"))
+                    .reset_index())
+    adjustments = []
+    for (period, customer), group in per_incident.groupby(["period", "customer_id"], sort=True):
+        cap = fee_cap[(period, customer)]
+        excess = sum(group["credit"], ZERO) - cap
+        for _, row in group.iloc[::-1].iterrows():
+            if excess <= ZERO:
+                break
+            give_back = min(excess, row.credit)
+            excess -= give_back
+            adjustments.append({
+                "incident_id": row.incident_id, "category": "CUSTOMER", "item": "cap_adjustment",
+                "basis": "cap", "currency": reporting_currency, "amount_original": -give_back,
+                "fx_rate": ONE, "amount": -give_back,
+                "source_file": row.source_file, "source_sheet": row.source_sheet, "source_row": row.source_row,
+                "customer_id": customer, "capped_item": "sla_credit",
+                "note": f"SLA credits of {customer} in {period} capped at its monthly fee {cap:,.2f}",
+            })
+    return pd.DataFrame(adjustments, columns=LINE_COLUMNS, dtype=object)
+
+
+def _customer_detail(rows: pd.DataFrame, caps: pd.DataFrame) -> pd.DataFrame:
+    """One row per Customers row priced, for the report's Customers sheet."""
+    if rows.empty:
+        return pd.DataFrame(columns=["incident_id", "customer_id", "customer_name", "sla_tier", "monthly_fee",
+                                     "currency", "fx_rate", "outage", "credit_percent", "credit",
+                                     "extension_days", "extension", "cap_adjustment", "period"])
+    detail = rows.copy()
+    detail["credit"] = [round_money(f * p / HUNDRED * fx) for f, p, fx in
+                        zip(detail["monthly_fee"], detail["credit_percent"], detail["fx_rate"])]
+    detail["extension"] = [round_money(f * d / 30 * fx) for f, d, fx in
+                           zip(detail["monthly_fee"], detail["extension_days"], detail["fx_rate"])]
+    given_back = caps.groupby(["incident_id", "customer_id"])["amount"].sum() if len(caps) else pd.Series(dtype=object)
+    first_row = ~detail.duplicated(["incident_id", "customer_id"])
+    detail["cap_adjustment"] = [given_back.get((i, c), ZERO) if first else ZERO
+                                for i, c, first in zip(detail["incident_id"], detail["customer_id"], first_row)]
+    return detail
+
+
+# --------------------------------------------------------------------------------------------
+# Rule 4: fines
+
+
+def price_fines(inc: pd.DataFrame, standard, issues: list[PricingIssue]) -> pd.DataFrame:
+    """First Fines row of the jurisdiction valid on the start date: min(fixed + per_record × records, max)."""
+    fines = standard.fines.assign(fine_pos=np.arange(len(standard.fines)))
+    cand = inc[inc["jurisdiction"].notna()].merge(fines, on="jurisdiction", suffixes=("", "_fine"))
+    cand = cand[valid_on(cand)].sort_values(["incident_id", "fine_pos"]).drop_duplicates("incident_id")
+    if cand.empty:
+        return pd.DataFrame(columns=LINE_COLUMNS)
+    records = cand["records_affected"].map(lambda v: ZERO if v is None or pd.isna(v) else Decimal(int(v)))
+    fixed = cand["fixed_amount"].map(lambda v: v if isinstance(v, Decimal) else ZERO)
+    per_record = cand["per_record"].map(lambda v: v if isinstance(v, Decimal) else ZERO)
+    raw = [f + p * r for f, p, r in zip(fixed, per_record, records)]
+    fine = [min(v, m) if isinstance(m, Decimal) else v for v, m in zip(raw, cand["max_amount"])]
+    lines = cand.assign(
+        category="FINE", item="regulatory", basis="fine", quantity=records, unit="record", rate=per_record,
+        currency=cand["currency_fine"], amount_original=fine, rate_sheet=standard.sheet_names["Fines"],
+        rate_row=cand["sheet_row"],
+        note=[f"{j}: {f:,} fixed + {p} × {r} records" + (f", max {m:,}" if isinstance(m, Decimal) else "")
+              for j, f, p, r, m in zip(cand["jurisdiction"], fixed, per_record, records, cand["max_amount"])],
+    )
+    return _convert(lines, standard, issues, "Incidents", "jurisdiction")
+
+
+# --------------------------------------------------------------------------------------------
+# Rule 6: insurance recovery
+
+
+def price_insurance(lines: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[PricingIssue]):
+    """Recovery lines per incident and policy, and the per-policy detail for the Insurance sheet."""
+    covered = assign_policies(lines, inc, standard.insurance)
+    if covered.empty:
+        return pd.DataFrame(columns=LINE_COLUMNS), _empty_insurance()
+    claims = _claims(covered, inc, standard, issues)
+    claims = apply_aggregate_limits(claims)
+    recoveries = claims[claims["recovery"] != ZERO]
+    recovery_lines = recoveries.assign(
+        category="INSURANCE", item="recovery", basis="insurance", quantity=recoveries["eligible"],
+        unit="eligible", rate=None, currency=standard.reporting_currency,
+        amount_original=[-r for r in recoveries["recovery"]], fx_rate=ONE,
+        amount=[-r for r in recoveries["recovery"]], rate_sheet=standard.sheet_names["Insurance"],
+        rate_row=recoveries["sheet_row"],
+        note=[f"policy {p}: eligible {e:,.2f} − deductible {d:,.2f}, coinsurance {c}%"
+              for p, e, d, c in zip(recoveries["policy_id"], recoveries["eligible"],
+                                    recoveries["deductible_applied"], recoveries["coinsurance"])],
+    )
+    return recovery_lines, claims
+
+
+def assign_policies(lines: pd.DataFrame, inc: pd.DataFrame, policies: pd.DataFrame) -> pd.DataFrame:
+    """Each priced line goes to the first policy (sheet order) valid on its start date that names its
+    category or CATEGORY.item; a cap adjustment matches as the item it caps."""
+    if lines.empty or policies.empty:
+        return pd.DataFrame()
+    tokens = policies.assign(policy_pos=np.arange(len(policies)))[["policy_pos", "covered"]].explode("covered")
+    priced = lines.reset_index(drop=True).assign(line_pos=lambda f: np.arange(len(f)))
+    match_item = priced["capped_item"].where(priced["item"] == "cap_adjustment", priced["item"])
+    keys = pd.concat([
+        pd.DataFrame({"line_pos": priced["line_pos"], "covered": priced["category"]}),
+        pd.DataFrame({"line_pos": priced["line_pos"], "covered": priced["category"] + "." + match_item}),
+    ])
+    cand = keys.merge(tokens, on="covered").merge(priced[["line_pos", "incident_id"]], on="line_pos")
+    cand = cand.merge(inc[["incident_id", "start_date"]], on="incident_id")
+    cand = cand.merge(policies.assign(policy_pos=np.arange(len(policies)))[["policy_pos", "valid_from", "valid_to"]],
+                      on="policy_pos")
+    best = cand[valid_on(cand)].sort_values(["line_pos", "policy_pos"]).drop_duplicates("line_pos")
+    return priced.merge(best[["line_pos", "policy_pos"]], on="line_pos")
+
+
+def _claims(covered: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[PricingIssue]) -> pd.DataFrame:
+    """Per incident and policy: eligible → deductible → coinsurance → per-incident limit."""
+    policies = standard.insurance.assign(policy_pos=np.arange(len(standard.insurance)))
+    covered = covered.merge(inc[["incident_id", "duration_hours"]], on="incident_id")
+    covered = covered.merge(policies[["policy_pos", "waiting_period_hours"]], on="policy_pos")
+    covered["eligible"] = [a * downtime_share(h, w) if c == "DOWNTIME" else a for a, c, h, w in
+                           zip(covered["amount"], covered["category"], covered["duration_hours"],
+                               covered["waiting_period_hours"])]
+    claims = covered.groupby(["incident_id", "policy_pos"], sort=False)["eligible"].agg(lambda s: sum(s, ZERO))
+    claims = claims.reset_index().merge(policies, on="policy_pos")
+    claims = claims.merge(inc[["incident_id", "started_at", "start_date", "period", "source_file", "source_sheet",
+                               "source_row"]], on="incident_id")
+    claims["fx_rate"] = fx_rates(claims["currency"], claims["start_date"], standard)
+    missing = claims["fx_rate"].isna()
+    for _, row in claims[missing].iterrows():
+        issues.append(PricingIssue(row.source_file, "Incidents", row.source_row, "started_at",
+                                   f"no FX rate for {row.currency} on {row.start_date:%Y-%m-%d} "
+                                   f"(needed for policy {row.policy_id})"))
+    claims = claims[~missing].copy()
+    for column in ("deductible", "per_incident_limit", "aggregate_limit"):
+        claims[column + "_rc"] = [v * fx if isinstance(v, Decimal) else None
+                                  for v, fx in zip(claims[column], claims["fx_rate"])]
+    claims["coinsurance"] = claims["coinsurance_percent"].map(lambda v: v if isinstance(v, Decimal) else ZERO)
+    claims["deductible_applied"] = [min(e, d or ZERO) for e, d in zip(claims["eligible"], claims["deductible_rc"])]
+    after = [max(ZERO, e - (d or ZERO)) for e, d in zip(claims["eligible"], claims["deductible_rc"])]
+    insured = [a * (ONE - c / HUNDRED) for a, c in zip(after, claims["coinsurance"])]
+    claims["coinsurance_amount"] = [a - i for a, i in zip(after, insured)]
+    claims["insured"] = [min(i, lim) if lim is not None else i for i, lim in zip(insured, claims["per_incident_limit_rc"])]
+    return claims
+
+
+def downtime_share(duration_hours: Decimal, waiting_hours) -> Decimal:
+    """max(0, H − W) / H: the part of a DOWNTIME line after the waiting period."""
+    waiting = waiting_hours if isinstance(waiting_hours, Decimal) else ZERO
+    if duration_hours == ZERO:
+        return ONE if waiting == ZERO else ZERO
+    return max(ZERO, duration_hours - waiting) / duration_hours
+
+
+def apply_aggregate_limits(claims: pd.DataFrame) -> pd.DataFrame:
+    """Consume each policy's aggregate limit in order of started_at, then incident_id, over all
+    incidents given (earlier periods included). Usage is tracked in the policy's currency."""
+    claims = claims.sort_values(["policy_pos", "started_at", "incident_id"]).reset_index(drop=True)
+    recovery, used_before, used_after = [], [], []
+    used: dict[int, Decimal] = {}
+    for pos, insured, limit, fx in zip(claims["policy_pos"], claims["insured"], claims["aggregate_limit"],
+                                       claims["fx_rate"]):
+        spent = used.get(pos, ZERO)
+        used_before.append(spent)
+        amount = insured if not isinstance(limit, Decimal) else min(insured, max(ZERO, limit - spent) * fx)
+        amount = round_money(amount)
+        used[pos] = spent + amount / fx
+        recovery.append(amount)
+        used_after.append(used[pos])
+    claims["recovery"] = recovery
+    claims["aggregate_used_before"] = used_before
+    claims["aggregate_used_after"] = used_after
+    return claims
+
+
+def _empty_insurance() -> pd.DataFrame:
+    return pd.DataFrame(columns=["incident_id", "policy_pos", "policy_id", "insurer", "period", "eligible",
+                                 "deductible_applied", "coinsurance", "coinsurance_amount", "insured", "recovery",
+                                 "fx_rate", "aggregate_limit", "aggregate_used_before", "aggregate_used_after",
+                                 "currency", "started_at"])
+
+
+# --------------------------------------------------------------------------------------------
+# Rules 5 and 7: gross, recovery, net
+
+
+def order_lines(lines: pd.DataFrame, inc: pd.DataFrame) -> pd.DataFrame:
+    """Incidents by start, categories in SPEC order, adjustments after the lines they adjust."""
+    keyed = lines.merge(inc[["incident_id", "started_at"]], on="incident_id", how="left")
+    keyed["cat_rank"] = keyed["category"].map(CATEGORY_ORDER)
+    keyed["adjust_rank"] = (keyed["item"] == "cap_adjustment").astype(int)
+    keyed = keyed.sort_values(["started_at", "incident_id", "cat_rank", "adjust_rank"], kind="stable")
+    return keyed[LINE_COLUMNS].reset_index(drop=True)
+
+
+def incident_totals(inc: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
+    """Per incident: one column per category, gross, recovery (positive) and net = gross − recovery."""
+    sums = lines.groupby(["incident_id", "category"])["amount"].agg(lambda s: sum(s, ZERO))
+    totals = inc.copy()
+    for category in CATEGORIES + ("INSURANCE",):
+        totals[category] = [sums.get((i, category), ZERO) for i in totals["incident_id"]]
+    totals["gross"] = [sum(row, ZERO) for row in totals[list(CATEGORIES)].itertuples(index=False)]
+    totals["recovery"] = [-v for v in totals["INSURANCE"]]
+    totals["net"] = [g - r for g, r in zip(totals["gross"], totals["recovery"])]
+    return totals.drop(columns=["INSURANCE"]).sort_values(["started_at", "incident_id"]).reset_index(drop=True)

@@ -1,0 +1,188 @@
+"""What the input workbooks look like (SPEC sections 2 and 3): sheets, columns, kinds of value.
+
+Declarative on purpose: the reader, the validator and the docs all follow these tables.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+CATEGORIES = ("LOSS", "DOWNTIME", "CUSTOMER", "FINE", "REPAIR")
+CATEGORY_ZH = {
+    "LOSS": "损失赔偿",
+    "DOWNTIME": "停工损失",
+    "CUSTOMER": "客户赔偿",
+    "FINE": "法律罚款",
+    "REPAIR": "修复费用",
+    "INSURANCE": "保险赔偿",
+}
+SEVERITIES = ("P1", "P2", "P3", "P4")
+PARTIES = ("internal", "vendor", "third_party")
+BASES = ("per_unit", "direct", "fixed")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    required: bool = False
+    zh: str = ""
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    name: str
+    columns: tuple[Column, ...]
+    zh: str = ""
+    required: bool = True
+    min_rows: int = 0
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def normalize_name(text: object) -> str:
+    """Trim, ignore case, treat `_` as a space and collapse runs of spaces (SPEC 4, names)."""
+    return re.sub(r"[\s_]+", " ", str(text)).strip().casefold()
+
+
+INCIDENTS = SheetSpec(
+    "Incidents",
+    zh="事故",
+    min_rows=1,
+    columns=(
+        Column("incident_id", "id", True, "事故编号"),
+        Column("title", "text", True, "标题"),
+        Column("business_unit", "text", True, "业务部门"),
+        Column("system", "text", True, "系统"),
+        Column("severity", "severity", True, "严重级别"),
+        Column("started_at", "datetime", True, "开始时间"),
+        Column("resolved_at", "datetime", True, "恢复时间"),
+        Column("responsible_party", "party", False, "责任方"),
+        Column("jurisdiction", "code", False, "司法辖区"),
+        Column("records_affected", "whole", False, "受影响记录数"),
+        Column("currency", "code", False, "币种"),
+        Column("root_cause", "text", False, "根本原因"),
+    ),
+)
+
+LOSSES = SheetSpec(
+    "Losses",
+    zh="损失明细",
+    columns=(
+        Column("incident_id", "id", True, "事故编号"),
+        Column("category", "category", True, "类别"),
+        Column("item", "id", True, "项目"),
+        Column("quantity", "number", False, "数量"),
+        Column("amount", "number", False, "金额"),
+        Column("currency", "code", False, "币种"),
+        Column("note", "text", False, "说明"),
+    ),
+)
+
+CUSTOMERS = SheetSpec(
+    "Customers",
+    zh="受影响客户",
+    required=False,
+    columns=(
+        Column("incident_id", "id", True, "事故编号"),
+        Column("customer_id", "id", True, "客户编号"),
+        Column("customer_name", "text", False, "客户名称"),
+        Column("sla_tier", "text", True, "服务等级"),
+        Column("monthly_fee", "number", True, "月费"),
+        Column("currency", "code", False, "币种"),
+        Column("outage_minutes", "whole", False, "中断分钟"),
+    ),
+)
+
+INCIDENT_WORKBOOK = (INCIDENTS, LOSSES, CUSTOMERS)
+
+SETTINGS = SheetSpec(
+    "Settings",
+    zh="设置",
+    min_rows=1,
+    columns=(Column("key", "text", True), Column("value", "text", False)),
+)
+
+RATES = SheetSpec(
+    "Rates",
+    zh="赔偿标准",
+    min_rows=1,
+    columns=(
+        Column("category", "category", True),
+        Column("item", "id", True),
+        Column("name_en", "text"),
+        Column("name_zh", "text"),
+        Column("basis", "basis", True),
+        Column("unit", "text"),
+        Column("rate", "number", True),
+        Column("currency", "code"),
+        Column("severity", "severity"),
+        Column("max_amount", "number"),
+        Column("valid_from", "date"),
+        Column("valid_to", "date"),
+        Column("method_en", "text"),
+        Column("method_zh", "text"),
+        Column("responsible", "text"),
+    ),
+)
+
+SLA = SheetSpec(
+    "SLA",
+    zh="SLA赔偿",
+    required=False,
+    columns=(
+        Column("sla_tier", "text", True),
+        Column("min_outage_minutes", "whole", True),
+        Column("credit_percent", "number", True),
+        Column("extension_days", "number"),
+    ),
+)
+
+FINES = SheetSpec(
+    "Fines",
+    zh="法律罚款",
+    required=False,
+    columns=(
+        Column("jurisdiction", "code", True),
+        Column("fixed_amount", "number"),
+        Column("per_record", "number"),
+        Column("max_amount", "number"),
+        Column("currency", "code"),
+        Column("valid_from", "date"),
+        Column("valid_to", "date"),
+    ),
+)
+
+INSURANCE = SheetSpec(
+    "Insurance",
+    zh="保险",
+    required=False,
+    columns=(
+        Column("policy_id", "id", True),
+        Column("insurer", "text"),
+        Column("covered", "text", True),
+        Column("deductible", "number"),
+        Column("coinsurance_percent", "number"),
+        Column("per_incident_limit", "number"),
+        Column("aggregate_limit", "number"),
+        Column("waiting_period_hours", "number"),
+        Column("currency", "code"),
+        Column("valid_from", "date"),
+        Column("valid_to", "date"),
+    ),
+)
+
+FX = SheetSpec(
+    "FX",
+    zh="汇率",
+    required=False,
+    columns=(
+        Column("currency", "code", True),
+        Column("valid_from", "date", True),
+        Column("rate", "number", True),
+    ),
+)
+
+RATES_WORKBOOK = (SETTINGS, RATES, SLA, FINES, INSURANCE, FX)

@@ -1,0 +1,96 @@
+"""The compensation standard (SPEC 3): the rates workbook as typed tables, checked as a whole."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pandas as pd
+
+from compensation_report.errors import InvalidStandard, Problem
+from compensation_report.schema import CATEGORIES, RATES_WORKBOOK
+from compensation_report.validate import ParsedSheet, parse_sheets
+from compensation_report.workbooks import RawWorkbook
+
+
+@dataclass
+class Standard:
+    """Typed sheets of the rates workbook. Every table keeps `sheet_row`, its row in the workbook."""
+
+    file: str
+    reporting_currency: str
+    name: str
+    version: str
+    rates: pd.DataFrame
+    sla: pd.DataFrame
+    fines: pd.DataFrame
+    insurance: pd.DataFrame
+    fx: pd.DataFrame
+    sheet_names: dict[str, str]
+
+
+def read_standard(book: RawWorkbook) -> Standard:
+    """Raises InvalidStandard listing every problem of the rates workbook."""
+    sheets, problems = parse_sheets(book, RATES_WORKBOOK)
+    if problems:
+        raise InvalidStandard(problems)
+    settings = _settings(sheets["Settings"])
+    currency = (settings.get("reporting_currency") or "").upper()
+    if not currency:
+        problems.append(Problem(book.file, sheets["Settings"].name, "", "the key reporting_currency is missing"))
+    problems += _check_covered(book.file, sheets["Insurance"]) + _check_fx(book.file, sheets["FX"])
+    if problems:
+        raise InvalidStandard(problems)
+    tables = {name: _with_defaults(sheet.frame, currency) for name, sheet in sheets.items()}
+    tables["Insurance"]["covered"] = tables["Insurance"]["covered"].map(_covered_tokens)
+    tables["SLA"]["tier_key"] = tables["SLA"]["sla_tier"].str.casefold()
+    return Standard(
+        file=book.file,
+        reporting_currency=currency,
+        name=settings.get("standard_name", ""),
+        version=settings.get("version", ""),
+        rates=tables["Rates"],
+        sla=tables["SLA"],
+        fines=tables["Fines"],
+        insurance=tables["Insurance"],
+        fx=tables["FX"],
+        sheet_names={name: sheet.name for name, sheet in sheets.items()},
+    )
+
+
+def _settings(sheet: ParsedSheet) -> dict[str, str]:
+    frame = sheet.frame
+    return {str(k).strip().casefold(): ("" if v is None else str(v)) for k, v in zip(frame["key"], frame["value"])}
+
+
+def _with_defaults(frame: pd.DataFrame, reporting_currency: str) -> pd.DataFrame:
+    """A blank currency means the reporting currency (SPEC 4, precise readings)."""
+    frame = frame.rename(columns={"_row": "sheet_row"}).reset_index(drop=True)
+    if "currency" in frame:
+        frame["currency"] = frame["currency"].fillna(reporting_currency)
+    return frame
+
+
+def _covered_tokens(text: str) -> tuple[str, ...]:
+    """`LOSS, downtime, REPAIR.vendor_support` → ("LOSS", "DOWNTIME", "REPAIR.vendor_support")."""
+    tokens = []
+    for part in str(text).split(","):
+        category, _, item = part.strip().partition(".")
+        tokens.append(f"{category.upper()}.{item.strip()}" if item else category.upper())
+    return tuple(t for t in tokens if t)
+
+
+def _check_covered(file: str, sheet: ParsedSheet) -> list[Problem]:
+    problems = []
+    for _, row in sheet.frame.iterrows():
+        for token in _covered_tokens(row["covered"] or ""):
+            if token.split(".")[0] not in CATEGORIES:
+                problems.append(Problem(file, sheet.name, sheet.cell("covered", row["_row"]),
+                                        f'covered "{token}" is not a category or CATEGORY.item'))
+    return problems
+
+
+def _check_fx(file: str, sheet: ParsedSheet) -> list[Problem]:
+    zero = sheet.frame["rate"].map(lambda v: v is not None and v == Decimal(0))
+    return [Problem(file, sheet.name, sheet.cell("rate", row), "an FX rate of 0 is not allowed")
+            for row in sheet.frame.loc[zero, "_row"]]

@@ -1,0 +1,200 @@
+"""Raw cells → typed tables, collecting every problem at once (pandera's lazy mode, by hand).
+
+Pure: takes RawWorkbook values, returns DataFrames or a list of Problems. It never opens a file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from compensation_report.cells import cell_name, column_letter
+from compensation_report.errors import Problem
+from compensation_report.schema import (
+    INCIDENT_WORKBOOK,
+    SheetSpec,
+    normalize_name,
+)
+from compensation_report.values import PARSERS, BadValue, as_text, is_blank
+from compensation_report.workbooks import RawSheet, RawWorkbook
+
+DATETIME_KINDS = ("datetime", "date")
+
+
+@dataclass
+class ParsedSheet:
+    """One sheet as a typed table. `letters` maps each column to its Excel letter."""
+
+    spec: SheetSpec
+    name: str
+    frame: pd.DataFrame
+    letters: dict[str, str] = field(default_factory=dict)
+
+    def cell(self, column: str, row: int) -> str:
+        return f"{self.letters.get(column, '')}{row}"
+
+
+@dataclass
+class Submission:
+    """An incident workbook, typed. Each table carries source_file, source_sheet, source_row."""
+
+    file: str
+    incidents: pd.DataFrame
+    losses: pd.DataFrame
+    customers: pd.DataFrame
+    sheets: dict[str, ParsedSheet] = field(default_factory=dict)
+
+    def problem(self, sheet: str, column: str, row: int, message: str) -> Problem:
+        parsed = self.sheets.get(sheet)
+        if parsed is None:
+            return Problem(self.file, sheet, "", message)
+        return Problem(self.file, parsed.name, parsed.cell(column, row), message)
+
+
+def find_sheet(book: RawWorkbook, spec: SheetSpec) -> RawSheet | None:
+    wanted = {normalize_name(spec.name)} | ({normalize_name(spec.zh)} if spec.zh else set())
+    return next((s for s in book.sheets if normalize_name(s.name) in wanted), None)
+
+
+def parse_sheets(book: RawWorkbook, specs: tuple[SheetSpec, ...]) -> tuple[dict[str, ParsedSheet], list[Problem]]:
+    """Every sheet of `specs` that is present, typed; problems for every bad cell and missing sheet."""
+    sheets: dict[str, ParsedSheet] = {}
+    problems: list[Problem] = []
+    for spec in specs:
+        raw = find_sheet(book, spec)
+        if raw is None:
+            if spec.required:
+                problems.append(Problem(book.file, spec.name, "", f"no sheet named {_both_names(spec)}"))
+            else:
+                sheets[spec.name] = ParsedSheet(spec, spec.name, _empty_frame(spec))
+            continue
+        parsed, found = parse_sheet(book.file, raw, spec)
+        problems += found
+        if parsed is not None:
+            sheets[spec.name] = parsed
+    return sheets, problems
+
+
+def parse_sheet(file: str, raw: RawSheet, spec: SheetSpec) -> tuple[ParsedSheet | None, list[Problem]]:
+    header_at = next((i for i, row in enumerate(raw.rows) if any(not is_blank(v) for v in row)), None)
+    if header_at is None:
+        if spec.min_rows:
+            return None, [Problem(file, raw.name, "", f"the sheet is empty; it needs a header row and {spec.name.lower()}")]
+        return ParsedSheet(spec, raw.name, _empty_frame(spec)), []
+    positions, problems = _match_header(file, raw, spec, header_at)
+    if problems:
+        return None, problems
+    records, problems = _parse_rows(file, raw, spec, positions, header_at)
+    frame = _to_frame(spec, records)
+    if len(frame) < spec.min_rows:
+        header_cell = cell_name(raw.origin_row + header_at, raw.origin_col)
+        problems.append(Problem(file, raw.name, header_cell, f"the {spec.name} sheet has no rows under its header"))
+    letters = {name: column_letter(raw.origin_col + j) for name, j in positions.items()}
+    return ParsedSheet(spec, raw.name, frame, letters), problems
+
+
+def _both_names(spec: SheetSpec) -> str:
+    return f'"{spec.name}" ({spec.zh})' if spec.zh else f'"{spec.name}"'
+
+
+def _match_header(file: str, raw: RawSheet, spec: SheetSpec, header_at: int) -> tuple[dict[str, int], list[Problem]]:
+    aliases = {}
+    for column in spec.columns:
+        aliases[normalize_name(column.name)] = column.name
+        if column.zh:
+            aliases[normalize_name(column.zh)] = column.name
+    positions: dict[str, int] = {}
+    problems: list[Problem] = []
+    row_number = raw.origin_row + header_at
+    for j, text in enumerate(raw.rows[header_at]):
+        name = aliases.get(normalize_name(text)) if not is_blank(text) else None
+        if name is None:
+            continue
+        here = cell_name(row_number, raw.origin_col + j)
+        if name in positions:
+            first = cell_name(row_number, raw.origin_col + positions[name])
+            problems.append(Problem(file, raw.name, here, f'a second header for column {name} (first at {first})'))
+            continue
+        positions[name] = j
+    for column in spec.columns:
+        if column.required and column.name not in positions:
+            label = f"{column.name} ({column.zh})" if column.zh else column.name
+            problems.append(Problem(file, raw.name, cell_name(row_number, raw.origin_col),
+                                    f"required column {label} is missing from the header row"))
+    return positions, problems
+
+
+def _parse_rows(file: str, raw: RawSheet, spec: SheetSpec, positions: dict[str, int], header_at: int):
+    records: list[dict] = []
+    problems: list[Problem] = []
+    for i in range(header_at + 1, len(raw.rows)):
+        row = raw.rows[i]
+        cells = {name: (row[j] if j < len(row) else None) for name, j in positions.items()}
+        if all(is_blank(v) for v in cells.values()):
+            continue
+        row_number = raw.origin_row + i
+        record: dict[str, object] = {"_row": row_number + 1}
+        for column in spec.columns:
+            value = cells.get(column.name)
+            where = cell_name(row_number, raw.origin_col + positions.get(column.name, 0))
+            if is_blank(value):
+                record[column.name] = None
+                if column.required:
+                    problems.append(Problem(file, raw.name, where, f"{column.name} is blank"))
+                continue
+            try:
+                record[column.name] = PARSERS[column.kind](value)
+            except BadValue as exc:
+                record[column.name] = None
+                problems.append(Problem(file, raw.name, where, f'{column.name} "{as_text(value)}" {exc}'))
+        records.append(record)
+    return records, problems
+
+
+def _to_frame(spec: SheetSpec, records: list[dict]) -> pd.DataFrame:
+    columns = ["_row"] + [c.name for c in spec.columns]
+    frame = pd.DataFrame(records, columns=columns, dtype=object)
+    for column in spec.columns:
+        if column.kind in DATETIME_KINDS:
+            frame[column.name] = pd.to_datetime(frame[column.name]).astype("datetime64[ns]")
+    return frame
+
+
+def _empty_frame(spec: SheetSpec) -> pd.DataFrame:
+    return _to_frame(spec, [])
+
+
+def read_submission(book: RawWorkbook) -> tuple[Submission | None, list[Problem]]:
+    """An incident workbook's three sheets, typed and cross-checked (SPEC 2)."""
+    sheets, problems = parse_sheets(book, INCIDENT_WORKBOOK)
+    if any(name not in sheets for name in ("Incidents", "Losses", "Customers")):
+        return None, problems
+    frames = {}
+    for name, parsed in sheets.items():
+        frame = parsed.frame.rename(columns={"_row": "source_row"})
+        frame.insert(0, "source_sheet", parsed.name)
+        frame.insert(0, "source_file", book.file)
+        frames[name] = frame
+    submission = Submission(book.file, frames["Incidents"], frames["Losses"], frames["Customers"], sheets)
+    problems += _cross_check(submission)
+    return submission, problems
+
+
+def _cross_check(sub: Submission) -> list[Problem]:
+    problems = []
+    inc = sub.incidents
+    known = inc["incident_id"].dropna()
+    for _, row in inc[known.duplicated(keep="first").reindex(inc.index, fill_value=False)].iterrows():
+        problems.append(sub.problem("Incidents", "incident_id", row.source_row,
+                                    f'incident_id "{row.incident_id}" appears more than once'))
+    backwards = inc["resolved_at"] < inc["started_at"]
+    for _, row in inc[backwards].iterrows():
+        problems.append(sub.problem("Incidents", "resolved_at", row.source_row,
+                                    f"resolved_at {row.resolved_at:%Y-%m-%d %H:%M} is before started_at {row.started_at:%Y-%m-%d %H:%M}"))
+    for sheet, frame in (("Losses", sub.losses), ("Customers", sub.customers)):
+        orphans = frame["incident_id"].notna() & ~frame["incident_id"].isin(set(known))
+        for _, row in frame[orphans].iterrows():
+            problems.append(sub.problem(sheet, "incident_id", row.source_row,
+                                        f'incident_id "{row.incident_id}" is not on the Incidents sheet'))
+    return problems

@@ -1,0 +1,142 @@
+"""Turn one raw cell value into a typed value, or say in words why it cannot be (SPEC 4, values).
+
+Each parser takes what python-calamine read (str, float, int, bool, datetime, date, …) and returns
+the typed value, None for a blank, or raises ValueError with a message ending the sentence
+`<column> "<value>" …`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Callable
+
+from compensation_report.schema import BASES, CATEGORIES, CATEGORY_ZH, PARTIES, SEVERITIES
+
+_PLAIN_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_CATEGORY_BY_ZH = {zh: code for code, zh in CATEGORY_ZH.items() if code in CATEGORIES}
+_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
+                     "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d")
+
+
+class BadValue(ValueError):
+    """The message completes `<column> "<value>" <message>`."""
+
+
+def is_blank(raw: object) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+def as_text(raw: object) -> str:
+    """Text as typed; numbers typed into a text column lose a meaningless `.0` (1001.0 → 1001)."""
+    if isinstance(raw, bool):
+        return "TRUE" if raw else "FALSE"
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    if isinstance(raw, datetime):
+        return raw.isoformat(sep=" ")
+    return str(raw).strip()
+
+
+def as_decimal(raw: object) -> Decimal:
+    """A number ≥ 0: a numeric cell, or text that is a plain decimal (`12.5`, `1e3`)."""
+    if isinstance(raw, bool) or isinstance(raw, (datetime, date, time, timedelta)):
+        raise BadValue("is not a number")
+    if isinstance(raw, (int, float)):
+        if isinstance(raw, float) and not math.isfinite(raw):
+            raise BadValue("is not a number")
+        # repr gives the shortest text that round-trips: what the user typed, not binary noise
+        value = Decimal(int(raw)) if float(raw).is_integer() else Decimal(repr(raw))
+    else:
+        text = str(raw).strip()
+        if not _PLAIN_DECIMAL.match(text):
+            raise BadValue("is not a number")
+        try:
+            value = Decimal(text)
+        except InvalidOperation as exc:  # pragma: no cover - the pattern admits only valid text
+            raise BadValue("is not a number") from exc
+    if value < 0:
+        raise BadValue("is negative")
+    return value + Decimal(0)  # normalises -0 to 0
+
+
+def as_whole(raw: object) -> int:
+    value = as_decimal(raw)
+    if value != value.to_integral_value():
+        raise BadValue("is not a whole number")
+    return int(value)
+
+
+def as_datetime(raw: object) -> datetime:
+    """A real Excel date-time, ISO text, or an Excel serial number; rounded to the nearest second."""
+    if isinstance(raw, datetime):
+        value = raw
+    elif isinstance(raw, date):
+        value = datetime(raw.year, raw.month, raw.day)
+    elif isinstance(raw, (int, float)) and not isinstance(raw, bool) and 1 <= raw < 2958466:
+        value = _EXCEL_EPOCH + timedelta(days=float(raw))
+    elif isinstance(raw, str):
+        value = _parse_datetime_text(raw.strip())
+    else:
+        raise BadValue("is not a date-time")
+    return _round_to_second(value)
+
+
+def as_date(raw: object) -> date:
+    return as_datetime(raw).date()
+
+
+def _parse_datetime_text(text: str) -> datetime:
+    for fmt in _DATETIME_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    raise BadValue("is not a date-time (use a real Excel date or text like 2026-10-03 14:05)")
+
+
+def _round_to_second(value: datetime) -> datetime:
+    whole = value.replace(microsecond=0)
+    return whole + timedelta(seconds=1) if value.microsecond >= 500_000 else whole
+
+
+def as_code(raw: object) -> str:
+    return as_text(raw).upper()
+
+
+def _one_of(choices: tuple[str, ...], normalise: Callable[[str], str], hint: str):
+    def parse(raw: object) -> str:
+        value = normalise(as_text(raw))
+        if value not in choices:
+            raise BadValue(f"is not {hint}")
+        return value
+
+    return parse
+
+
+def as_category(raw: object) -> str:
+    text = as_text(raw)
+    if text in _CATEGORY_BY_ZH:
+        return _CATEGORY_BY_ZH[text]
+    if text.upper() in CATEGORIES:
+        return text.upper()
+    raise BadValue(f"is not a category ({', '.join(CATEGORIES)} or {', '.join(_CATEGORY_BY_ZH)})")
+
+
+PARSERS: dict[str, Callable[[object], object]] = {
+    "text": as_text,
+    "id": as_text,
+    "code": as_code,
+    "number": as_decimal,
+    "whole": as_whole,
+    "datetime": as_datetime,
+    "date": as_date,
+    "category": as_category,
+    "severity": _one_of(SEVERITIES, str.upper, "a severity (P1, P2, P3 or P4)"),
+    "party": _one_of(PARTIES, lambda s: re.sub(r"[\s-]+", "_", s.lower()),
+                     "a responsible party (internal, vendor or third_party)"),
+    "basis": _one_of(BASES, str.lower, "a basis (per_unit, direct or fixed)"),
+}

@@ -1,0 +1,187 @@
+"""The workspace on disk (SPEC 1): configuration, inbox discovery, file moves, the run lock.
+
+Files a user dropped are moved, never deleted or overwritten: a name clash gets a suffix.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from compensation_report.errors import BusyError, ConfigError
+from compensation_report.workbooks import EXCEL_SUFFIXES
+
+LOCALES = ("en", "zh-CN")
+CONFIG_NAME = "compensation.toml"
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str = "localhost"
+    port: int = 25
+    security: str = "none"
+    username: str = ""
+    password_env: str = "SMTP_PASSWORD"
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    mode: str = "outbox"
+    sender: str = "compensation-report@example.com"
+    to: tuple[str, ...] = ()
+    templates: Path | None = None
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    rates: Path
+    locale: str = "en"
+    settle_seconds: float = 2.0
+    email: EmailConfig = field(default_factory=EmailConfig)
+
+    def folder(self, name: str) -> Path:
+        return self.root / name
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.root / "ledger.sqlite"
+
+
+def load_config(root: Path) -> Config:
+    """Read compensation.toml; raises ConfigError naming the file and the key."""
+    path = root / CONFIG_NAME
+    if not path.is_file():
+        raise ConfigError(f"{path}: no {CONFIG_NAME} here; create a workspace with 'compensation-report init DIR'")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    report, inbox, email = data.get("report", {}), data.get("inbox", {}), data.get("email", {})
+    locale = report.get("locale", "en")
+    if locale not in LOCALES:
+        raise ConfigError(f"{path}: [report] locale must be one of {', '.join(LOCALES)}, not {locale!r}")
+    mode = email.get("mode", "outbox")
+    if mode not in ("outbox", "smtp"):
+        raise ConfigError(f"{path}: [email] mode must be \"outbox\" or \"smtp\", not {mode!r}")
+    smtp = email.get("smtp", {})
+    security = smtp.get("security", "none")
+    if security not in ("none", "starttls", "ssl"):
+        raise ConfigError(f"{path}: [email.smtp] security must be none, starttls or ssl, not {security!r}")
+    templates = email.get("templates")
+    return Config(
+        root=root,
+        rates=root / report.get("rates", "rates/rates.xlsx"),
+        locale=locale,
+        settle_seconds=float(inbox.get("settle_seconds", 2)),
+        email=EmailConfig(
+            mode=mode,
+            sender=email.get("from", EmailConfig.sender),
+            to=tuple(email.get("to", ())),
+            templates=(root / templates) if templates else None,
+            smtp=SmtpConfig(host=smtp.get("host", "localhost"), port=int(smtp.get("port", 25)), security=security,
+                            username=smtp.get("username", ""), password_env=smtp.get("password_env", "SMTP_PASSWORD")),
+        ),
+    )
+
+
+def discover_inbox(inbox: Path, settle_seconds: float, now: float) -> list[Path]:
+    """Workbooks ready to ingest, oldest first: no lock files (~$*), no dot-files, none still being written."""
+    if not inbox.is_dir():
+        return []
+    found = []
+    for path in inbox.iterdir():
+        if path.name.startswith(("~$", ".")) or not path.is_file():
+            continue
+        if path.suffix.lower() not in EXCEL_SUFFIXES + (".xls",) and not _worth_rejecting(path):
+            continue
+        mtime = path.stat().st_mtime
+        if now - mtime < settle_seconds:
+            continue
+        found.append((mtime, path.name, path))
+    return [path for _, _, path in sorted(found)]
+
+
+def _worth_rejecting(path: Path) -> bool:
+    """Other files in the inbox are left alone, except ones that look like a misnamed workbook."""
+    return path.suffix.lower() in (".xlsb", ".ods", ".csv")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def move_keeping(path: Path, folder: Path) -> Path:
+    """Move `path` into `folder` under its own name, or `name (2).xlsx`, … if that is taken."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = free_name(folder, path.name)
+    shutil.move(str(path), str(target))
+    return target
+
+
+def free_name(folder: Path, name: str) -> Path:
+    stem, suffix = Path(name).stem, Path(name).suffix
+    target, n = folder / name, 1
+    while target.exists():
+        n += 1
+        target = folder / f"{stem} ({n}){suffix}"
+    return target
+
+
+def write_new_file(folder: Path, name: str, text: str) -> Path:
+    """Write a text file without replacing an existing one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = free_name(folder, name)
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+class RunLock:
+    """`<workspace>/.run.lock` holding the pid; a lock whose process is gone is taken over."""
+
+    def __init__(self, root: Path):
+        self.path = root / ".run.lock"
+
+    def __enter__(self) -> "RunLock":
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                holder = self._holder()
+                if holder and _alive(holder):
+                    raise BusyError(f"another run (process {holder}) is working in {self.path.parent}; "
+                                    "try again when it has finished") from None
+                self.path.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            with os.fdopen(fd, "w") as handle:
+                handle.write(f"{os.getpid()}\n{datetime.now().isoformat()}\n")
+            return self
+        raise BusyError(f"could not take the run lock {self.path}")
+
+    def __exit__(self, *exc: object) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def _holder(self) -> int | None:
+        try:
+            return int(self.path.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno == errno.EPERM
+    return True
