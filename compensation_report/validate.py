@@ -77,7 +77,7 @@ def parse_sheets(book: RawWorkbook, specs: tuple[SheetSpec, ...]) -> tuple[dict[
 
 
 def parse_sheet(file: str, raw: RawSheet, spec: SheetSpec) -> tuple[ParsedSheet | None, list[Problem]]:
-    header_at = next((i for i, row in enumerate(raw.rows) if any(not is_blank(v) for v in row)), None)
+    header_at = find_header_row(raw.rows, spec)
     if header_at is None:
         if spec.min_rows:
             return None, [Problem(file, raw.name, "", f"the sheet is empty; it needs a header row and {spec.name.lower()}")]
@@ -94,16 +94,31 @@ def parse_sheet(file: str, raw: RawSheet, spec: SheetSpec) -> tuple[ParsedSheet 
     return ParsedSheet(spec, raw.name, frame, letters), problems
 
 
-def _both_names(spec: SheetSpec) -> str:
-    return f'"{spec.name}" ({spec.zh})' if spec.zh else f'"{spec.name}"'
+def find_header_row(rows: list[list[object]], spec: SheetSpec, look: int = 20) -> int | None:
+    """The first row naming at least two of the sheet's columns (a title above the table is fine);
+    failing that, the first non-empty row, so the problems name what is there."""
+    known = _aliases(spec)
+    for i, row in enumerate(rows[:look]):
+        if sum(1 for v in row if not is_blank(v) and normalize_name(v) in known) >= 2:
+            return i
+    return next((i for i, row in enumerate(rows) if any(not is_blank(v) for v in row)), None)
 
 
-def _match_header(file: str, raw: RawSheet, spec: SheetSpec, header_at: int) -> tuple[dict[str, int], list[Problem]]:
+def _aliases(spec: SheetSpec) -> dict[str, str]:
     aliases = {}
     for column in spec.columns:
         aliases[normalize_name(column.name)] = column.name
         if column.zh:
             aliases[normalize_name(column.zh)] = column.name
+    return aliases
+
+
+def _both_names(spec: SheetSpec) -> str:
+    return f'"{spec.name}" ({spec.zh})' if spec.zh else f'"{spec.name}"'
+
+
+def _match_header(file: str, raw: RawSheet, spec: SheetSpec, header_at: int) -> tuple[dict[str, int], list[Problem]]:
+    aliases = _aliases(spec)
     positions: dict[str, int] = {}
     problems: list[Problem] = []
     row_number = raw.origin_row + header_at
