@@ -307,10 +307,6 @@ def sla_period_cap_adjustments(sla_lines: pd.DataFrame, customer_rows: pd.DataFr
 
 def _customer_detail(rows: pd.DataFrame, caps: pd.DataFrame) -> pd.DataFrame:
     """One row per Customers row priced, for the report's Customers sheet."""
-    if rows.empty:
-        return pd.DataFrame(columns=["incident_id", "customer_id", "customer_name", "sla_tier", "monthly_fee",
-                                     "currency", "fx_rate", "outage", "credit_percent", "credit",
-                                     "extension_days", "extension", "cap_adjustment", "period"])
     detail = rows.copy()
     detail["credit"] = [round_money(f * p / HUNDRED * fx) for f, p, fx in
                         zip(detail["monthly_fee"], detail["credit_percent"], detail["fx_rate"])]

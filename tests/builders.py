@@ -57,6 +57,7 @@ def write_workbook(path, sheets: dict[str, list[dict]]):
     import xlsxwriter
 
     book = xlsxwriter.Workbook(str(path))
+    book.set_properties({"created": datetime(2026, 11, 1)})  # same bytes every time
     when = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
     for name, records in sheets.items():
         ws = book.add_worksheet(name)
@@ -69,3 +70,58 @@ def write_workbook(path, sheets: dict[str, list[dict]]):
                     ws.write(r, c, value)
     book.close()
     return path
+
+
+SMALL_RATES = {
+    "Settings": [{"key": "reporting_currency", "value": "CNY"}, {"key": "standard_name", "value": "Test standard"},
+                 {"key": "version", "value": "1"}],
+    "Rates": [rate("DOWNTIME", "production_halt", "per_unit", 20000, "hour", max_amount=50000),
+              rate("LOSS", "lost_revenue", "direct", 1), rate("REPAIR", "review", "fixed", 5000),
+              rate("REPAIR", "vendor", "per_unit", 200, "hour", currency="USD")],
+    "SLA": [{"sla_tier": "Gold", "min_outage_minutes": 0, "credit_percent": 0, "extension_days": 0},
+            {"sla_tier": "Gold", "min_outage_minutes": 60, "credit_percent": 25, "extension_days": 7}],
+    "Fines": [{"jurisdiction": "CN", "fixed_amount": 50000, "per_record": 2, "max_amount": 1000000}],
+    "Insurance": [{"policy_id": "P1", "insurer": "X", "covered": "LOSS,DOWNTIME", "deductible": 10000,
+                   "coinsurance_percent": 10, "per_incident_limit": 40000, "aggregate_limit": 60000,
+                   "waiting_period_hours": 1}],
+    "FX": [{"currency": "USD", "valid_from": date(2026, 1, 1), "rate": 7.1234}],
+}
+
+# Incident A, worked by hand (the same numbers as test_pricing's insurance test, plus the rest):
+#   LOSS 12,345.675 → 12,345.68; DOWNTIME 3.5 h × 20,000 = 70,000 capped to 50,000;
+#   CUSTOMER C1 gold 120+ min: 1,000 × 25% = 250.00 + 1,000 × 7/30 = 233.33; FINE CN 50,000 + 2 × 1,000 = 52,000;
+#   REPAIR 3 h × 200 USD × 7.1234 = 4,274.04 → gross 119,103.05; recovery 34,253.97; net 84,849.08
+SMALL_INCIDENTS = {
+    "Incidents": [incident("A", "2026-10-03 14:05", 3.5, jurisdiction="cn", records_affected=1000),
+                  incident("B", "2026-10-05 10:00", 2)],
+    "Losses": [{"incident_id": "A", "category": "DOWNTIME", "item": "production_halt"},
+               {"incident_id": "A", "category": "loss", "item": "lost_revenue", "amount": "12345.675"},
+               {"incident_id": "A", "category": "修复费用", "item": "vendor", "quantity": 3},
+               {"incident_id": "B", "category": "REPAIR", "item": "review"}],
+    "Customers": [{"incident_id": "A", "customer_id": "C1", "sla_tier": "gold", "monthly_fee": 1000},
+                  {"incident_id": "B", "customer_id": "C1", "sla_tier": "Gold", "monthly_fee": 3000}],
+}
+
+CONFIG = """[report]
+rates = "rates/rates.xlsx"
+
+[inbox]
+settle_seconds = 0
+
+[email]
+mode = "{mode}"
+to = ["finance@example.com"]
+
+[email.smtp]
+host = "127.0.0.1"
+port = {port}
+"""
+
+
+def write_small_workspace(root, mode: str = "outbox", port: int = 25):
+    (root / "rates").mkdir(parents=True, exist_ok=True)
+    (root / "inbox").mkdir(exist_ok=True)
+    (root / "compensation.toml").write_text(CONFIG.format(mode=mode, port=port))
+    write_workbook(root / "rates" / "rates.xlsx", SMALL_RATES)
+    write_workbook(root / "inbox" / "payments.xlsx", SMALL_INCIDENTS)
+    return root

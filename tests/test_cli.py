@@ -1,0 +1,186 @@
+"""The commands in-process: exit statuses 0/1/2/3, messages, files moved but never lost."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from decimal import Decimal as D
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from builders import SMALL_INCIDENTS, incident, write_small_workspace, write_workbook
+from compensation_report.cli import cli
+from helpers import assert_formulas_match_cached_values
+
+SHEETS = ["Summary", "Standard", "Incidents", "Lines", "Customers", "Business Units", "Insurance", "Trend",
+          "Warnings", "Run Info"]
+SHEETS_ZH = ["汇总", "赔偿标准表", "事故汇总", "赔偿明细", "客户赔偿", "按部门", "保险", "趋势", "校验", "运行信息"]
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def report_of(ws, period="2026-10"):
+    return ws / "reports" / period / f"compensation_report_{period}.xlsx"
+
+
+def incident_totals(path) -> dict[str, tuple]:
+    sheet = openpyxl.load_workbook(path, data_only=True)["Incidents"]
+    rows = list(sheet.iter_rows(values_only=True))
+    col = {name: i for i, name in enumerate(rows[0])}
+    return {r[0]: (r[col["gross"]], r[col["recovery"]], r[col["net"]]) for r in rows[1:]}
+
+
+@pytest.fixture
+def ws(tmp_path):
+    return write_small_workspace(tmp_path / "ws")
+
+
+def test_run_writes_every_sheet_with_totals_as_formulas_and_archives_the_input(ws):
+    result = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
+    assert result.exit_code == 0, result.output
+    assert "accepted  payments.xlsx: 2 incident(s)" in result.output
+    assert result.output.strip().endswith(f"Report: {report_of(ws)}")
+    book = openpyxl.load_workbook(report_of(ws))
+    assert book.sheetnames == SHEETS
+    assert [c.value for c in book["Incidents"][1]] == [
+        "incident_id", "title", "business_unit", "system", "severity", "started_at", "resolved_at",
+        "duration_hours", "LOSS", "DOWNTIME", "CUSTOMER", "FINE", "REPAIR", "gross", "recovery", "net",
+        "responsible_party", "status"]
+    assert incident_totals(report_of(ws))["A"] == (119103.05, 34253.97, 84849.08)  # worked in builders.py
+    assert assert_formulas_match_cached_values(report_of(ws)) >= 20
+    assert os.listdir(ws / "inbox") == []
+    assert [p.name for p in (ws / "archive").glob("*/*")] == ["payments.xlsx"]
+
+
+def test_a_bad_workbook_is_rejected_with_its_cells_named_and_the_good_one_still_priced(ws):
+    write_workbook(ws / "inbox" / "oct.xlsx", {
+        "Incidents": [incident("X", "2026-10-03 14:05", 1, severity="P7")],
+        "Losses": [{"incident_id": "X", "category": "LOSS", "item": "lost_revenue", "amount": "abc"}]})
+    result = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
+    assert result.exit_code == 1
+    assert "rejected  oct.xlsx: 2 problem(s), see rejected/oct.xlsx.errors.txt" in result.output
+    assert (ws / "rejected" / "oct.xlsx.errors.txt").read_text(encoding="utf-8") == (
+        'oct.xlsx › Incidents › E2: severity "P7" is not a severity (P1, P2, P3 or P4)\n'
+        'oct.xlsx › Losses › D2: amount "abc" is not a number\n')
+    assert (ws / "rejected" / "oct.xlsx").is_file()
+    assert set(incident_totals(report_of(ws))) == {"A", "B"}
+
+
+def test_a_byte_identical_workbook_is_a_duplicate_counted_once(ws):
+    shutil.copy(ws / "inbox" / "payments.xlsx", ws / "copy.xlsx")
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
+    first = incident_totals(report_of(ws))
+    shutil.copy(ws / "copy.xlsx", ws / "inbox" / "payments.xlsx")
+    result = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
+    assert "duplicate payments.xlsx: already accepted, counted once" in result.output
+    assert incident_totals(report_of(ws)) == first
+    assert sorted(p.name for p in (ws / "archive").glob("*/*")) == ["payments (2).xlsx", "payments.xlsx"]
+    with sqlite3.connect(ws / "ledger.sqlite") as db:
+        assert db.execute("SELECT status FROM submissions ORDER BY id").fetchall() == [("accepted",), ("duplicate",)]
+
+
+def test_a_revision_replaces_the_incident_whole(ws):
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
+    write_workbook(ws / "inbox" / "payments_fix.xlsx", {
+        "Incidents": [incident("A", "2026-10-03 14:05", 1)],
+        "Losses": [{"incident_id": "A", "category": "REPAIR", "item": "review"}]})
+    result = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
+    assert "accepted  payments_fix.xlsx: 1 incident(s), revised A" in result.output
+    # only the revision's fixed 5,000 review remains: no downtime, customers or fine from the first version
+    assert incident_totals(report_of(ws))["A"] == (5000, 0, 5000)
+    statuses = [r[17] for r in openpyxl.load_workbook(report_of(ws))["Incidents"].iter_rows(min_row=2, values_only=True)]
+    assert statuses == ["revised", "new"]
+
+
+def test_validate_prints_every_problem_and_changes_nothing(ws, tmp_path):
+    bad = write_workbook(tmp_path / "bad.xlsx", {"Incidents": [incident("X", "2026-10-03 14:05", 1)],
+                                                 "Losses": [{"incident_id": "Y", "category": "LOSS", "item": "nope"}]})
+    result = invoke("validate", "-w", ws, bad, ws / "inbox" / "payments.xlsx")
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        'bad.xlsx › Losses › A2: incident_id "Y" is not on the Incidents sheet',
+        f"{ws / 'inbox' / 'payments.xlsx'}: OK"]
+    assert (ws / "inbox" / "payments.xlsx").exists() and not (ws / "ledger.sqlite").exists()
+    assert invoke("validate", "-w", ws, ws / "inbox" / "payments.xlsx").exit_code == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--period", "2026-13"], "--period must look like 2026-10"),
+    (["--period", "2026-10", "-w", "nowhere"], "no compensation.toml here"),
+])
+def test_bad_usage_or_configuration_exits_2_and_changes_nothing(ws, args, message):
+    result = invoke("run", "-w", ws, *args)
+    assert result.exit_code == 2 and message in result.output
+    assert os.listdir(ws / "inbox") == ["payments.xlsx"]
+
+
+def test_a_broken_standard_exits_2_naming_the_cell(ws):
+    write_workbook(ws / "rates" / "rates.xlsx", {"Settings": [{"key": "reporting_currency", "value": "CNY"}],
+                                                 "Rates": [{"category": "LOSS", "item": "x", "basis": "monthly",
+                                                            "rate": 1}]})
+    result = invoke("run", "-w", ws, "--period", "2026-10")
+    assert result.exit_code == 2
+    assert 'rates.xlsx › Rates › C2: basis "monthly" is not a basis (per_unit, direct or fixed)' in result.output
+
+
+def test_a_second_run_while_one_is_running_exits_2(ws):
+    (ws / ".run.lock").write_text(f"{os.getppid()}\n")  # a live process holds it
+    result = invoke("run", "-w", ws, "--period", "2026-10")
+    assert result.exit_code == 2 and f"another run (process {os.getppid()})" in result.output
+    (ws / ".run.lock").write_text("999999999\n")  # a process that is gone: stale, taken over
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
+
+
+def test_files_still_being_written_wait_for_the_next_run(ws):
+    (ws / "compensation.toml").write_text((ws / "compensation.toml").read_text().replace(
+        "settle_seconds = 0", "settle_seconds = 3600"))
+    (ws / "inbox" / "~$payments.xlsx").write_bytes(b"lock")
+    result = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
+    assert result.exit_code == 0 and "accepted" not in result.output
+    assert sorted(os.listdir(ws / "inbox")) == ["payments.xlsx", "~$payments.xlsx"]
+
+
+def test_chinese_locale_names_the_sheets_in_chinese(ws):
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--locale", "zh-CN", "--no-email").exit_code == 0
+    book = openpyxl.load_workbook(report_of(ws))
+    assert book.sheetnames == SHEETS_ZH
+    assert book["事故汇总"]["A1"].value == "incident_id"  # the machine-read header stays as the SPEC names it
+    assert assert_formulas_match_cached_values(report_of(ws)) >= 20
+
+
+def test_source_date_epoch_makes_reports_byte_identical(tmp_path):
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1790000000"}
+    reports = []
+    for name in ("one", "two"):
+        ws = write_small_workspace(tmp_path / name)
+        subprocess.run([sys.executable, "-m", "compensation_report", "run", "-w", str(ws), "--period", "2026-10",
+                        "--no-email"], env=env, check=True, capture_output=True)
+        reports.append(report_of(ws).read_bytes())
+        time.sleep(1.1)  # a different wall-clock second for the second run
+    assert reports[0] == reports[1]
+
+
+def test_the_report_email_is_written_to_the_outbox(ws):
+    result = invoke("run", "-w", ws, "--period", "2026-10")
+    assert result.exit_code == 0
+    (eml,) = (ws / "outbox").glob("*.eml")
+    text = eml.read_text()
+    assert "Subject: Compensation report 2026-10: net 91,299.08 CNY (2 incidents)" in text
+    assert 'filename="compensation_report_2026-10.xlsx"' in text
+
+
+def test_incident_totals_sum_to_the_summary(ws):
+    invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
+    summary = openpyxl.load_workbook(report_of(ws), data_only=True)["Summary"]
+    figures = {row[0]: row[1] for row in summary.iter_rows(min_row=2, max_row=8, values_only=True)}
+    totals = incident_totals(report_of(ws)).values()
+    assert D(str(figures["Gross"])) == sum(D(str(g)) for g, _, _ in totals)
+    assert figures["Net"] == pytest.approx(figures["Gross"] - figures["Insurance recovery"])
