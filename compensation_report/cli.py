@@ -12,6 +12,8 @@ from compensation_report import __version__, pipeline
 from compensation_report.errors import CompensationError
 from compensation_report.workspace import LOCALES, load_config
 
+INTERNAL_ERROR = 4  # a bug of ours, not the user's input: distinct from SPEC 6's statuses 0-3
+
 workspace_option = click.option(
     "-w", "--workspace", "workspace", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
     show_default=True, help="The workspace folder.")
@@ -29,10 +31,10 @@ class Command(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except Exception as exc:
-            if ctx.params.get("verbose") or ctx.obj and ctx.obj.get("verbose"):
+            if ctx.params.get("verbose"):
                 traceback.print_exc()
             click.echo(f"Error: unexpected {type(exc).__name__}: {exc} (run with --verbose for details)", err=True)
-            ctx.exit(2)
+            ctx.exit(INTERNAL_ERROR)
 
 
 @click.group(cls=Command)
