@@ -32,7 +32,7 @@ HEADERS = {
     "cap_adjustment": "上限调整", "insurer": "保险公司", "incidents": "事故数", "eligible": "可保金额",
     "deductible": "免赔额", "coinsurance": "共保自担", "recovered": "赔付金额", "aggregate_limit": "累计限额",
     "aggregate_used": "累计已用", "aggregate_left": "累计剩余", "period": "期间", "code": "代码",
-    "message": "内容", "sha256": "SHA-256", "file_name": "文件", "received_at": "接收时间", "name": "名称",
+    "message": "内容", "policy_currency": "保单币种", "sha256": "SHA-256", "file_name": "文件", "received_at": "接收时间", "name": "名称",
     "key": "项目", "value": "值",
 }
 

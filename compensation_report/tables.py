@@ -34,7 +34,7 @@ STANDARD_COLUMNS = ["category", "item", "name_en", "name_zh", "method_en", "meth
 CUSTOMER_COLUMNS = ["incident_id", "customer_id", "customer_name", "sla_tier", "monthly_fee", "currency",
                     "outage_minutes", "credit_percent", "credit", "extension_days", "extension", "cap_adjustment"]
 UNIT_COLUMNS = ["business_unit", *CATEGORIES, "gross", "recovery", "net"]
-INSURANCE_COLUMNS = ["policy_id", "insurer", "currency", "incidents", "eligible", "deductible", "coinsurance",
+INSURANCE_COLUMNS = ["policy_id", "insurer", "policy_currency", "incidents", "eligible", "deductible", "coinsurance",
                      "recovered", "aggregate_limit", "aggregate_used", "aggregate_left"]
 TREND_COLUMNS = ["period", "incidents", "gross", "recovery", "net"]
 TOP_INCIDENTS = 10
