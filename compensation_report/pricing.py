@@ -9,7 +9,8 @@ and FX look-ups are joins over whole tables. Only the two rules that consume a r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -19,8 +20,6 @@ from compensation_report.schema import CATEGORIES
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
 ONE = Decimal(1)
-HUNDRED = Decimal(100)
-EXACT = Context(prec=60)  # wide enough that no division used here can turn a tie into a non-tie
 
 LINE_COLUMNS = [
     "incident_id", "category", "item", "basis", "quantity", "unit", "rate", "currency",
@@ -30,9 +29,19 @@ LINE_COLUMNS = [
 CATEGORY_ORDER = {c: i for i, c in enumerate(CATEGORIES + ("INSURANCE",))}
 
 
-def round_money(value: Decimal) -> Decimal:
+def exact(value: Decimal | Fraction | int) -> Fraction:
+    """Intermediate amounts are exact fractions: 1/60 of an hour or 7/30 of a fee is never rounded
+    before the line is (a rounded 1/60 can turn a tie such as 0.055 into 0.0549…)."""
+    return value if isinstance(value, Fraction) else Fraction(value)
+
+
+def round_money(value: Decimal | Fraction) -> Decimal:
     """Half away from zero, to cents (SPEC 4: 2.345 → 2.35, -2.345 → -2.35)."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    cents = abs(exact(value)) * 100
+    whole = int(cents)
+    if cents - whole >= Fraction(1, 2):
+        whole += 1
+    return Decimal(-whole if value < 0 else whole).scaleb(-2)
 
 
 @dataclass(frozen=True)
@@ -61,19 +70,18 @@ class Priced:
 
 def price(incidents: pd.DataFrame, losses: pd.DataFrame, customers: pd.DataFrame, standard) -> Priced:
     """Price every incident given (all periods: limits need them). Rules 1–7 of SPEC 4."""
-    with localcontext(EXACT):
-        issues: list[PricingIssue] = []
-        inc = incident_context(incidents, standard.reporting_currency)
-        loss_lines = price_losses(losses, inc, standard, issues)
-        cap_lines = item_cap_adjustments(loss_lines, standard.reporting_currency)
-        sla_lines, customer_rows = price_sla(customers, inc, standard, issues)
-        sla_caps = sla_period_cap_adjustments(sla_lines, customer_rows, standard.reporting_currency)
-        fine_lines = price_fines(inc, standard, issues)
-        gross_lines = _concat([loss_lines, cap_lines, sla_lines, sla_caps, fine_lines])
-        recovery_lines, insurance = price_insurance(gross_lines, inc, standard, issues)
-        lines = order_lines(_concat([gross_lines, recovery_lines]), inc)
-        totals = incident_totals(inc, lines)
-        return Priced(lines, totals, _customer_detail(customer_rows, sla_caps), insurance, issues)
+    issues: list[PricingIssue] = []
+    inc = incident_context(incidents, standard.reporting_currency)
+    loss_lines = price_losses(losses, inc, standard, issues)
+    cap_lines = item_cap_adjustments(loss_lines, standard.reporting_currency)
+    sla_lines, customer_rows = price_sla(customers, inc, standard, issues)
+    sla_caps = sla_period_cap_adjustments(sla_lines, customer_rows, standard.reporting_currency)
+    fine_lines = price_fines(inc, standard, issues)
+    gross_lines = _concat([loss_lines, cap_lines, sla_lines, sla_caps, fine_lines])
+    recovery_lines, insurance = price_insurance(gross_lines, inc, standard, issues)
+    lines = order_lines(_concat([gross_lines, recovery_lines]), inc)
+    totals = incident_totals(inc, lines)
+    return Priced(lines, totals, _customer_detail(customer_rows, sla_caps), insurance, issues)
 
 
 def incident_context(incidents: pd.DataFrame, reporting_currency: str) -> pd.DataFrame:
@@ -82,7 +90,7 @@ def incident_context(incidents: pd.DataFrame, reporting_currency: str) -> pd.Dat
     inc["start_date"] = inc["started_at"].dt.normalize()
     seconds = (inc["resolved_at"] - inc["started_at"]).dt.total_seconds()
     inc["duration_minutes"] = (seconds // 60).astype("int64")
-    inc["duration_hours"] = [Decimal(int(m)) / 60 for m in inc["duration_minutes"]]
+    inc["duration_hours"] = [Fraction(int(m), 60) for m in inc["duration_minutes"]]
     inc["currency"] = inc["currency"].fillna(reporting_currency)
     inc["period"] = inc["started_at"].dt.strftime("%Y-%m")
     return inc
@@ -121,7 +129,7 @@ def _convert(frame: pd.DataFrame, standard, issues: list[PricingIssue], sheet: s
         issues.append(PricingIssue(row.source_file, sheet, row.source_row, column,
                                    f"no FX rate for {row.currency} on {row.start_date:%Y-%m-%d} on the FX sheet"))
     frame = frame[~missing].copy()
-    frame["amount"] = [round_money(a * fx) for a, fx in zip(frame["amount_original"], frame["fx_rate"])]
+    frame["amount"] = [round_money(exact(a) * exact(fx)) for a, fx in zip(frame["amount_original"], frame["fx_rate"])]
     return frame
 
 
@@ -193,7 +201,7 @@ def _apply_basis(lines: pd.DataFrame, reporting_currency: str, issues: list[Pric
                                    f"{column} is blank; {row.category}.{row['item']} is priced {row.basis}"
                                    + (f" per {row.unit}" if row.basis == "per_unit" else "")))
     lines = lines[~blank].copy()
-    lines["amount_original"] = [q * r for q, r in zip(lines["quantity"], lines["rate"])]
+    lines["amount_original"] = [exact(q) * exact(r) for q, r in zip(lines["quantity"], lines["rate"])]
     return lines
 
 
@@ -246,7 +254,7 @@ def price_sla(customers: pd.DataFrame, inc: pd.DataFrame, standard, issues: list
                                    f"no FX rate for {row.currency} on {row.start_date:%Y-%m-%d} on the FX sheet"))
     rows = rows[~missing].copy()
     rows["rate_sheet"] = standard.sheet_names["SLA"]
-    rows["fee_reporting"] = [round_money(f * fx) for f, fx in zip(rows["monthly_fee"], rows["fx_rate"])]
+    rows["fee_reporting"] = [round_money(exact(f) * exact(fx)) for f, fx in zip(rows["monthly_fee"], rows["fx_rate"])]
     return _sla_lines(rows), rows
 
 
@@ -261,13 +269,13 @@ def _sla_steps(rows: pd.DataFrame, sla: pd.DataFrame) -> pd.DataFrame:
 
 def _sla_lines(rows: pd.DataFrame) -> pd.DataFrame:
     base = rows.assign(category="CUSTOMER", basis="sla", quantity=rows["monthly_fee"], unit="monthly_fee")
-    credit = base.assign(item="sla_credit", rate=[p / HUNDRED for p in rows["credit_percent"]],
+    credit = base.assign(item="sla_credit", rate=[exact(p) / 100 for p in rows["credit_percent"]],
                          note=[f"{p}% of the monthly fee, outage {o} min" for p, o in zip(rows["credit_percent"], rows["outage"])])
-    extension = base.assign(item="service_extension", rate=[d / 30 for d in rows["extension_days"]],
+    extension = base.assign(item="service_extension", rate=[exact(d) / 30 for d in rows["extension_days"]],
                             note=[f"{d} days of the monthly fee / 30" for d in rows["extension_days"]])
     lines = pd.concat([credit, extension], ignore_index=True)
-    lines["amount_original"] = [q * r for q, r in zip(lines["quantity"], lines["rate"])]
-    lines["amount"] = [round_money(a * fx) for a, fx in zip(lines["amount_original"], lines["fx_rate"])]
+    lines["amount_original"] = [exact(q) * r for q, r in zip(lines["quantity"], lines["rate"])]
+    lines["amount"] = [round_money(a * exact(fx)) for a, fx in zip(lines["amount_original"], lines["fx_rate"])]
     return lines[lines["amount_original"] != ZERO].sort_values(["cust_pos", "item"], ascending=[True, False])
 
 
@@ -308,9 +316,9 @@ def sla_period_cap_adjustments(sla_lines: pd.DataFrame, customer_rows: pd.DataFr
 def _customer_detail(rows: pd.DataFrame, caps: pd.DataFrame) -> pd.DataFrame:
     """One row per Customers row priced, for the report's Customers sheet."""
     detail = rows.copy()
-    detail["credit"] = [round_money(f * p / HUNDRED * fx) for f, p, fx in
+    detail["credit"] = [round_money(exact(f) * exact(p) / 100 * exact(fx)) for f, p, fx in
                         zip(detail["monthly_fee"], detail["credit_percent"], detail["fx_rate"])]
-    detail["extension"] = [round_money(f * d / 30 * fx) for f, d, fx in
+    detail["extension"] = [round_money(exact(f) * exact(d) / 30 * exact(fx)) for f, d, fx in
                            zip(detail["monthly_fee"], detail["extension_days"], detail["fx_rate"])]
     given_back = caps.groupby(["incident_id", "customer_id"])["amount"].sum() if len(caps) else pd.Series(dtype=object)
     first_row = ~detail.duplicated(["incident_id", "customer_id"])
@@ -363,7 +371,7 @@ def price_insurance(lines: pd.DataFrame, inc: pd.DataFrame, standard, issues: li
         amount_original=[-r for r in recoveries["recovery"]], fx_rate=ONE,
         amount=[-r for r in recoveries["recovery"]], rate_sheet=standard.sheet_names["Insurance"],
         rate_row=recoveries["sheet_row"],
-        note=[f"policy {p}: eligible {e:,.2f} − deductible {d:,.2f}, coinsurance {c}%"
+        note=[f"policy {p}: eligible {round_money(e):,.2f} − deductible {round_money(d):,.2f}, coinsurance {c}%"
               for p, e, d, c in zip(recoveries["policy_id"], recoveries["eligible"],
                                     recoveries["deductible_applied"], recoveries["coinsurance"])],
     )
@@ -395,10 +403,10 @@ def _claims(covered: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[Pri
     policies = standard.insurance.assign(policy_pos=np.arange(len(standard.insurance)))
     covered = covered.merge(inc[["incident_id", "duration_hours"]], on="incident_id")
     covered = covered.merge(policies[["policy_pos", "waiting_period_hours"]], on="policy_pos")
-    covered["eligible"] = [a * downtime_share(h, w) if c == "DOWNTIME" else a for a, c, h, w in
+    covered["eligible"] = [exact(a) * downtime_share(h, w) if c == "DOWNTIME" else exact(a) for a, c, h, w in
                            zip(covered["amount"], covered["category"], covered["duration_hours"],
                                covered["waiting_period_hours"])]
-    claims = covered.groupby(["incident_id", "policy_pos"], sort=False)["eligible"].agg(lambda s: sum(s, ZERO))
+    claims = covered.groupby(["incident_id", "policy_pos"], sort=False)["eligible"].agg(lambda s: sum(s, Fraction(0)))
     claims = claims.reset_index().merge(policies, on="policy_pos")
     claims = claims.merge(inc[["incident_id", "started_at", "start_date", "period", "source_file", "source_sheet",
                                "source_row"]], on="incident_id")
@@ -410,23 +418,23 @@ def _claims(covered: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[Pri
                                    f"(needed for policy {row.policy_id})"))
     claims = claims[~missing].copy()
     for column in ("deductible", "per_incident_limit", "aggregate_limit"):
-        claims[column + "_rc"] = [v * fx if isinstance(v, Decimal) else None
+        claims[column + "_rc"] = [exact(v) * exact(fx) if isinstance(v, Decimal) else None
                                   for v, fx in zip(claims[column], claims["fx_rate"])]
     claims["coinsurance"] = claims["coinsurance_percent"].map(lambda v: v if isinstance(v, Decimal) else ZERO)
-    claims["deductible_applied"] = [min(e, d or ZERO) for e, d in zip(claims["eligible"], claims["deductible_rc"])]
-    after = [max(ZERO, e - (d or ZERO)) for e, d in zip(claims["eligible"], claims["deductible_rc"])]
-    insured = [a * (ONE - c / HUNDRED) for a, c in zip(after, claims["coinsurance"])]
+    claims["deductible_applied"] = [min(e, d or 0) for e, d in zip(claims["eligible"], claims["deductible_rc"])]
+    after = [max(Fraction(0), e - (d or 0)) for e, d in zip(claims["eligible"], claims["deductible_rc"])]
+    insured = [a * (1 - exact(c) / 100) for a, c in zip(after, claims["coinsurance"])]
     claims["coinsurance_amount"] = [a - i for a, i in zip(after, insured)]
     claims["insured"] = [min(i, lim) if lim is not None else i for i, lim in zip(insured, claims["per_incident_limit_rc"])]
     return claims
 
 
-def downtime_share(duration_hours: Decimal, waiting_hours) -> Decimal:
+def downtime_share(duration_hours: Fraction, waiting_hours) -> Fraction:
     """max(0, H − W) / H: the part of a DOWNTIME line after the waiting period."""
-    waiting = waiting_hours if isinstance(waiting_hours, Decimal) else ZERO
-    if duration_hours == ZERO:
-        return ONE if waiting == ZERO else ZERO
-    return max(ZERO, duration_hours - waiting) / duration_hours
+    waiting = exact(waiting_hours) if isinstance(waiting_hours, Decimal) else Fraction(0)
+    if duration_hours == 0:
+        return Fraction(1 if waiting == 0 else 0)
+    return max(Fraction(0), duration_hours - waiting) / duration_hours
 
 
 def apply_aggregate_limits(claims: pd.DataFrame) -> pd.DataFrame:
@@ -434,14 +442,14 @@ def apply_aggregate_limits(claims: pd.DataFrame) -> pd.DataFrame:
     incidents given (earlier periods included). Usage is tracked in the policy's currency."""
     claims = claims.sort_values(["policy_pos", "started_at", "incident_id"]).reset_index(drop=True)
     recovery, used_before, used_after = [], [], []
-    used: dict[int, Decimal] = {}
+    used: dict[int, Fraction] = {}
     for pos, insured, limit, fx in zip(claims["policy_pos"], claims["insured"], claims["aggregate_limit"],
                                        claims["fx_rate"]):
-        spent = used.get(pos, ZERO)
+        spent = used.get(pos, Fraction(0))
         used_before.append(spent)
-        amount = insured if not isinstance(limit, Decimal) else min(insured, max(ZERO, limit - spent) * fx)
-        amount = round_money(amount)
-        used[pos] = spent + amount / fx
+        left = None if not isinstance(limit, Decimal) else max(Fraction(0), exact(limit) - spent) * exact(fx)
+        amount = round_money(insured if left is None else min(insured, left))
+        used[pos] = spent + exact(amount) / exact(fx)
         recovery.append(amount)
         used_after.append(used[pos])
     claims["recovery"] = recovery

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 
 import pandas as pd
 
 from compensation_report import labels
 from compensation_report.cells import cell_name, column_letter, sheet_ref
-from compensation_report.pricing import LINE_COLUMNS, ZERO, Priced
+from compensation_report.pricing import LINE_COLUMNS, ZERO, Priced, exact, round_money
 from compensation_report.schema import CATEGORIES
 
 MONEY_COLUMNS = {"LOSS", "DOWNTIME", "CUSTOMER", "FINE", "REPAIR", "gross", "recovery", "net", "amount",
@@ -159,6 +160,11 @@ def _total(values) -> Decimal:
     return sum(values, ZERO)
 
 
+def _cents(values) -> Decimal:
+    """A sum of exact intermediate amounts (eligible, deductible applied…), shown to the cent."""
+    return round_money(sum(map(exact, values), Fraction(0)))
+
+
 # -- Summary -----------------------------------------------------------------------------
 
 
@@ -290,13 +296,13 @@ def insurance_table(data: ReportInput, name: str) -> SheetTable:
         own = claims[claims["policy_id"] == policy["policy_id"]]
         this = own[own["period"] == data.period]
         to_date = own[own["period"] <= data.period]
-        used = to_date["aggregate_used_after"].iloc[-1] if len(to_date) else ZERO
+        used = to_date["aggregate_used_after"].iloc[-1] if len(to_date) else Fraction(0)
         limit = policy["aggregate_limit"]
         rows.append([
             policy["policy_id"], policy["insurer"], policy["currency"], len(this),
-            _total(this["eligible"]), _total(this["deductible_applied"]),
-            _total(this["coinsurance_amount"]), _total(this["recovery"]),
-            limit, used, (limit - used) if isinstance(limit, Decimal) else None,
+            _cents(this["eligible"]), _cents(this["deductible_applied"]),
+            _cents(this["coinsurance_amount"]), _total(this["recovery"]),
+            limit, used, (exact(limit) - used) if isinstance(limit, Decimal) else None,
         ])
     return simple_table("insurance", name, INSURANCE_COLUMNS, rows, data.locale)
 

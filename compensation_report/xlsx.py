@@ -6,6 +6,7 @@ import os
 import tempfile
 from datetime import date, datetime
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
@@ -93,7 +94,7 @@ def _write_cell(ws, row: int, col: int, value: object, fmt) -> None:
 def _excel_value(value: object) -> object:
     if value is None or value is pd.NaT:
         return None
-    if isinstance(value, Decimal):
+    if isinstance(value, (Decimal, Fraction)):
         return float(value)
     if isinstance(value, pd.Timestamp):
         return None if pd.isna(value) else value.to_pydatetime()

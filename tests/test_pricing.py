@@ -65,6 +65,14 @@ def test_blank_hour_quantity_is_the_incident_duration_in_whole_minutes():
     assert amounts(result, item="halt") == [D("2666.67")]
 
 
+def test_an_hour_quantity_is_an_exact_fraction_so_ties_round_up():
+    # 1 minute × 3.30 per hour = 3.3 / 60 = 0.055 exactly → 0.06; a rounded 1/60 (0.016666…7 or …6)
+    # would give 0.0549… → 0.05 or 0.0550…1 → 0.06 by luck
+    result = priced([rate("DOWNTIME", "halt", "per_unit", 3.3, "hour")], [incident("A", "2026-10-03 14:05", 1 / 60)],
+                    [loss(category="DOWNTIME", item="halt")])
+    assert amounts(result) == [D("0.06")]
+
+
 def test_blank_quantity_for_a_non_hour_unit_is_an_issue():
     result = priced([rate("REPAIR", "engineering", "per_unit", 400, "person_hour")],
                     [incident("A", "2026-10-03 14:05")], [loss()])

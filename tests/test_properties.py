@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from builders import make_standard, make_submission, rate
 from compensation_report.ledger import Ledger
-from compensation_report.pricing import CENT, price, round_money
+from compensation_report.pricing import CENT, exact, price, round_money
 
 CUSTOMERS = ["C1", "C2", "C3"]
 FX = [{"currency": "USD", "valid_from": date(2026, 1, 1), "rate": 7.1234}]
@@ -73,7 +73,7 @@ def test_every_line_is_rounded_half_up_once_from_its_exact_amount(scenario):
     for _, line in result.lines.iterrows():
         assert line["amount"] == line["amount"].quantize(CENT)
         if line["basis"] in ("per_unit", "direct", "fixed", "sla", "fine"):
-            assert line["amount"] == round_money(line["amount_original"] * line["fx_rate"])
+            assert line["amount"] == round_money(exact(line["amount_original"]) * exact(line["fx_rate"]))
 
 
 @given(scenarios())
