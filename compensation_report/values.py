@@ -107,6 +107,13 @@ def as_code(raw: object) -> str:
     return as_text(raw).upper()
 
 
+def as_currency(raw: object) -> str:
+    code = as_code(raw)
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise BadValue("is not a currency code (three letters, ISO 4217, e.g. CNY)")
+    return code
+
+
 def _one_of(choices: tuple[str, ...], normalise: Callable[[str], str], hint: str):
     def parse(raw: object) -> str:
         value = normalise(as_text(raw))
@@ -130,6 +137,7 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "text": as_text,
     "id": as_text,
     "code": as_code,
+    "currency": as_currency,
     "number": as_decimal,
     "whole": as_whole,
     "datetime": as_datetime,

@@ -68,13 +68,14 @@ def test_header_in_a_later_row_when_the_rows_above_are_empty(tmp_path):
 
 
 def test_every_problem_is_reported_at_once_with_its_cell():
-    incidents = [HEADER + ["records_affected"],
-                 GOOD + ["-5"],
+    incidents = [HEADER + ["records_affected", "currency"],
+                 GOOD + ["-5", "RMB¥"],
                  ["A-1", "Again", "Payments", "gw", "P9", "yesterday", "2026-10-01 00:00", ""],
                  ["A-3", "Backwards", "Payments", "gw", "P2", "2026-10-05 10:00", "2026-10-05 09:00", "1.5"]]
     losses = [LOSS_HEADER, ["A-1", "LOSS", "revenue", "", "abc"], ["Z-9", "MISC", "x", "1,234.50", ""]]
     assert problems_of(book(incidents, losses)) == [
         'oct.xlsx › Incidents › H2: records_affected "-5" is negative',
+        'oct.xlsx › Incidents › I2: currency "RMB¥" is not a currency code (three letters, ISO 4217, e.g. CNY)',
         'oct.xlsx › Incidents › E3: severity "P9" is not a severity (P1, P2, P3 or P4)',
         'oct.xlsx › Incidents › F3: started_at "yesterday" is not a date-time (use a real Excel date or text like 2026-10-03 14:05)',
         'oct.xlsx › Incidents › H4: records_affected "1.5" is not a whole number',
