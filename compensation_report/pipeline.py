@@ -162,15 +162,20 @@ def check_submission(book: RawWorkbook, standard: Standard):
     submission, problems = read_submission(book)
     if submission is None:
         return None, problems
+    # Price only the rows that parsed cleanly, so pricing problems join the others in one list.
     bad_rows = {(p.sheet, _row_of(p.cell)) for p in problems}
-    clean = {name: frame[frame["source_row"].map(lambda row: (sheet_name, row) not in bad_rows).astype(bool)]
-             for name, frame, sheet_name in (
-                 ("incidents", submission.incidents, submission.sheets["Incidents"].name),
-                 ("losses", submission.losses, submission.sheets["Losses"].name),
-                 ("customers", submission.customers, submission.sheets["Customers"].name))}
+    clean = {name: _without_rows(frame, submission.sheets[sheet].name, bad_rows)
+             for name, frame, sheet in (("incidents", submission.incidents, "Incidents"),
+                                        ("losses", submission.losses, "Losses"),
+                                        ("customers", submission.customers, "Customers"))}
     priced = price(clean["incidents"], clean["losses"], clean["customers"], standard)
     problems += [submission.problem(i.sheet, i.column, i.source_row, i.message) for i in priced.issues]
     return submission, problems
+
+
+def _without_rows(frame: pd.DataFrame, sheet_name: str, bad_rows: set[tuple[str, int | None]]) -> pd.DataFrame:
+    keep = [(sheet_name, row) not in bad_rows for row in frame["source_row"]]
+    return frame[pd.Series(keep, index=frame.index, dtype=bool)]
 
 
 def _row_of(cell: str) -> int | None:

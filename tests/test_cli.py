@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from builders import SMALL_INCIDENTS, incident, write_small_workspace, write_workbook
+from builders import incident, write_small_workspace, write_workbook
 from compensation_report.cli import cli
 from helpers import assert_formulas_match_cached_values
 
