@@ -24,9 +24,9 @@ from compensation_report.resources import data_path
 from compensation_report.standard import Standard, read_standard
 from compensation_report.tables import ReportInput, build_report
 from compensation_report.validate import read_submission
-from compensation_report.workbooks import RawWorkbook, UnreadableWorkbook, read_workbook
+from compensation_report.workbooks import RawWorkbook, UnreadableWorkbook, read_workbook, write_annotated_copy
 from compensation_report.workspace import (
-    CONFIG_NAME, Config, RunLock, discover_inbox, load_config, move_keeping, sha256_of, write_new_file,
+    CONFIG_NAME, Config, RunLock, discover_inbox, free_name, load_config, move_keeping, sha256_of, write_new_file,
 )
 from compensation_report.xlsx import write_report
 
@@ -138,6 +138,7 @@ def reject(path: Path, sha: str, size: int, received: datetime, problems: list[P
     rejected = config.folder("rejected")
     moved = move_keeping(path, rejected)
     write_new_file(rejected, f"{moved.name}.errors.txt", errors_text(problems))
+    write_annotated_copy(moved, problems, free_name(rejected, f"{moved.stem}.annotated{moved.suffix}"))
     sid = ledger.record_submission(path.name, sha, size, received, "rejected", run_id, len(problems),
                                    str(moved.relative_to(config.root)))
     return FileOutcome(path.name, "rejected", sha, problems, moved_to=moved, submission_id=sid)

@@ -9,7 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import openpyxl
 import python_calamine
+from openpyxl.comments import Comment
+from openpyxl.styles import PatternFill
+
+from compensation_report.errors import Problem
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 
@@ -75,3 +80,23 @@ def _check_looks_like_xlsx(path: Path) -> None:
             "this is not an Excel workbook (an .xlsx file is a zip archive); "
             "save it from Excel as .xlsx and drop it again"
         )
+
+
+def write_annotated_copy(source: Path, problems: list[Problem], target: Path) -> Path | None:
+    """A copy of a rejected workbook with every bad cell filled red and commented with its problems,
+    so the submitter can fix it in place. None when the file cannot be opened as a workbook."""
+    try:
+        book = openpyxl.load_workbook(source, keep_vba=source.suffix.lower() == ".xlsm")
+    except Exception:  # corrupt, encrypted or not a workbook: the errors file says so
+        return None
+    red = PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE")
+    by_cell: dict[tuple[str, str], list[str]] = {}
+    for problem in problems:
+        if problem.sheet in book.sheetnames and problem.cell[:1].isalpha():
+            by_cell.setdefault((problem.sheet, problem.cell), []).append(problem.message)
+    for (sheet, ref), messages in by_cell.items():
+        cell = book[sheet][ref]
+        cell.fill = red
+        cell.comment = Comment("\n".join(messages), "compensation-report", width=320, height=40 + 30 * len(messages))
+    book.save(target)
+    return target
