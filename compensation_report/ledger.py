@@ -101,6 +101,12 @@ class Ledger:
                               (sha256,)).fetchone()
         return row[0] if row else None
 
+    def unmoved_submission(self, sha256: str) -> tuple[int, str] | None:
+        """A submission recorded by a run that stopped before moving its file out of the inbox."""
+        row = self.db.execute("SELECT id, status FROM submissions WHERE sha256=? AND status IN ('accepted', 'duplicate')"
+                              " AND stored_as IS NULL ORDER BY id LIMIT 1", (sha256,)).fetchone()
+        return (row[0], row[1]) if row else None
+
     def record_submission(self, file_name: str, sha256: str, size: int, received_at: datetime, status: str,
                           run_id: int, problems: int = 0, stored_as: str | None = None) -> int:
         cur = self.db.execute(

@@ -43,6 +43,7 @@ class FileOutcome:
     revised: list[str] = field(default_factory=list)
     moved_to: Path | None = None
     submission_id: int | None = None
+    recovered: bool = False  # recorded by an interrupted run; this run only finished the move
 
 
 @dataclass
@@ -116,6 +117,12 @@ def ingest(path: Path, standard: Standard, ledger: Ledger, config: Config, run_i
     """One inbox file: duplicate, accepted (ledger first, then the move) or rejected."""
     sha, size, received = sha256_of(path), path.stat().st_size, datetime.now()
     archive = config.folder("archive") / received.strftime("%Y-%m-%d")
+    unmoved = ledger.unmoved_submission(sha)
+    if unmoved is not None:  # an interrupted run recorded it: finish its move, count it once
+        sid, status = unmoved
+        moved = move_keeping(path, archive)
+        ledger.set_stored_as(sid, str(moved.relative_to(config.root)))
+        return FileOutcome(path.name, status, sha, moved_to=moved, submission_id=sid, recovered=True)
     if ledger.accepted_with_sha(sha) is not None:
         sid = ledger.record_submission(path.name, sha, size, received, "duplicate", run_id)
         moved = move_keeping(path, archive)
