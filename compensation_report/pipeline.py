@@ -145,7 +145,8 @@ def reject(path: Path, sha: str, size: int, received: datetime, problems: list[P
     rejected = config.folder("rejected")
     moved = move_keeping(path, rejected)
     write_new_file(rejected, f"{moved.name}.errors.txt", errors_text(problems))
-    write_annotated_copy(moved, problems, free_name(rejected, f"{moved.stem}.annotated{moved.suffix}"))
+    if any(p.cell for p in problems):  # the workbook was readable: worth a copy with the bad cells marked
+        write_annotated_copy(moved, problems, free_name(rejected, f"{moved.stem}.annotated{moved.suffix}"))
     sid = ledger.record_submission(path.name, sha, size, received, "rejected", run_id, len(problems),
                                    str(moved.relative_to(config.root)))
     return FileOutcome(path.name, "rejected", sha, problems, moved_to=moved, submission_id=sid)
