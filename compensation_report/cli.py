@@ -60,9 +60,12 @@ def init(directory: Path) -> None:
 @click.option("--period", metavar="YYYY-MM", help="Month to report; default: the previous calendar month.")
 @click.option("--locale", type=click.Choice(LOCALES), help="Report language; default: from compensation.toml.")
 @click.option("--no-email", is_flag=True, help="Write the report but no email.")
-def run(workspace: Path, period: str | None, locale: str | None, no_email: bool) -> None:
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Rebuild the report from the submissions received by that day; the inbox is left alone.")
+def run(workspace: Path, period: str | None, locale: str | None, no_email: bool, as_of) -> None:
     """Ingest the inbox, price every incident and write (and email) the report."""
-    result = pipeline.run_period(workspace, period, locale, send_email=not no_email)
+    result = pipeline.run_period(workspace, period, locale, send_email=not no_email,
+                                 as_of=as_of.date() if as_of else None)
     for outcome in result.outcomes:
         click.echo(_outcome_line(outcome))
     click.echo(f"Period {result.period}: {result.incident_count} incidents, gross {result.gross:,.2f}, "

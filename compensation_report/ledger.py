@@ -147,12 +147,15 @@ class Ledger:
                  json.dumps(own_losses), json.dumps(own_customers)))
         return revised
 
-    def current_incidents(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        """The latest revision of every incident: incidents (with revision, submission_id), losses, customers."""
+    def current_incidents(self, received_before: datetime | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """The latest revision of every incident (of the submissions received before a time, if given):
+        incidents (with revision, submission_id), losses, customers."""
+        cutoff = received_before.isoformat() if received_before else "9999"
         rows = self.db.execute(
             "SELECT r.submission_id, r.revision, r.incident, r.losses, r.customers FROM incident_revisions r"
-            " JOIN (SELECT incident_id, MAX(id) AS id FROM incident_revisions GROUP BY incident_id) latest"
-            " ON latest.id = r.id ORDER BY r.id").fetchall()
+            " JOIN (SELECT r2.incident_id, MAX(r2.id) AS id FROM incident_revisions r2"
+            "       JOIN submissions s ON s.id = r2.submission_id WHERE s.received_at < ? GROUP BY r2.incident_id) latest"
+            " ON latest.id = r.id ORDER BY r.id", (cutoff,)).fetchall()
         incidents, losses, customers = [], [], []
         for submission_id, revision, incident, own_losses, own_customers in rows:
             incidents.append({**json.loads(incident), "submission_id": submission_id, "revision": revision})

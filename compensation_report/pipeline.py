@@ -10,7 +10,7 @@ import re
 import shutil
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -68,8 +68,11 @@ class RunResult:
 # -- run -----------------------------------------------------------------------------------
 
 
-def run_period(root: Path, period: str | None = None, locale: str | None = None, send_email: bool = True) -> RunResult:
-    """The monthly batch (SPEC 1). Raises ConfigError / BusyError before changing anything."""
+def run_period(root: Path, period: str | None = None, locale: str | None = None, send_email: bool = True,
+               as_of: date | None = None) -> RunResult:
+    """The monthly batch (SPEC 1). Raises ConfigError / BusyError before changing anything.
+    With `as_of`, the inbox is left alone and the report is rebuilt from the submissions received
+    by the end of that day, under its own name; no email."""
     config = load_config(root)
     period = period or previous_month(date.today())
     check_period(period)
@@ -81,14 +84,14 @@ def run_period(root: Path, period: str | None = None, locale: str | None = None,
         ledger = Ledger(config.ledger_path)
         try:
             run_id = ledger.start_run(period, datetime.now(), rates_sha)
-            outcomes = [ingest(path, standard, ledger, config, run_id)
-                        for path in discover_inbox(config.folder("inbox"), config.settle_seconds, time.time())]
-            result = build_period_report(config, ledger, standard, rates_sha, period, locale, outcomes)
+            inbox = [] if as_of else discover_inbox(config.folder("inbox"), config.settle_seconds, time.time())
+            outcomes = [ingest(path, standard, ledger, config, run_id) for path in inbox]
+            result = build_period_report(config, ledger, standard, rates_sha, period, locale, outcomes, as_of)
             ledger.finish_run(run_id, datetime.now(), "done", str(result.report), result.incident_count,
                               result.gross, result.recovery, result.net)
         finally:
             ledger.close()
-    if send_email:
+    if send_email and not as_of:
         email_report(config, result)
     return result
 
@@ -196,8 +199,9 @@ def _row_of(cell: str) -> int | None:
 
 
 def build_period_report(config: Config, ledger: Ledger, standard: Standard, rates_sha: str, period: str,
-                        locale: str, outcomes: list[FileOutcome]) -> RunResult:
-    incidents, losses, customers = ledger.current_incidents()
+                        locale: str, outcomes: list[FileOutcome], as_of: date | None = None) -> RunResult:
+    received_before = datetime.combine(as_of + timedelta(days=1), datetime.min.time()) if as_of else None
+    incidents, losses, customers = ledger.current_incidents(received_before)
     priced = price(incidents, losses, customers, standard)
     in_period = priced.incidents[priced.incidents["period"] == period]
     warnings = run_warnings(outcomes, priced, period)
@@ -206,7 +210,8 @@ def build_period_report(config: Config, ledger: Ledger, standard: Standard, rate
         version=__version__, rates_file=config.rates.name, rates_sha256=rates_sha,
         submissions=report_submissions(ledger, outcomes, in_period), warnings=warnings,
     )
-    path = config.folder("reports") / period / f"compensation_report_{period}.xlsx"
+    suffix = f"_as_of_{as_of.isoformat()}" if as_of else ""
+    path = config.folder("reports") / period / f"compensation_report_{period}{suffix}.xlsx"
     write_report(build_report(data), path, data.generated_at)
     gross, recovery = sum(in_period["gross"], ZERO), sum(in_period["recovery"], ZERO)
     return RunResult(period, standard.reporting_currency, path, outcomes, len(in_period), gross, recovery, gross - recovery, warnings)

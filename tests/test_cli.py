@@ -244,3 +244,21 @@ def test_bad_files_of_every_kind_are_rejected_with_a_message_and_nothing_is_lost
     assert 'unknown_item.xlsx › Losses › C2: item "x" is not on the Rates sheet for category LOSS' in messages["unknown_item.xlsx"]
     everything = [p.name for p in (ws / "archive").glob("*/*")] + rejected + os.listdir(ws / "inbox")
     assert sorted(everything) == before
+
+
+def test_as_of_rebuilds_a_period_from_the_submissions_received_by_that_day(ws):
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
+    with sqlite3.connect(ws / "ledger.sqlite") as db:  # as if the first workbook came in on 3 November
+        db.execute("UPDATE submissions SET received_at = '2026-11-03T09:00:00'")
+    write_workbook(ws / "inbox" / "payments_fix.xlsx", {
+        "Incidents": [incident("A", "2026-10-03 14:05", 1)],
+        "Losses": [{"incident_id": "A", "category": "REPAIR", "item": "review"}]})
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
+    assert incident_totals(report_of(ws))["A"] == (5000, 0, 5000)
+    result = invoke("run", "-w", ws, "--period", "2026-10", "--as-of", "2026-11-03")
+    assert result.exit_code == 0
+    as_of = ws / "reports" / "2026-10" / "compensation_report_2026-10_as_of_2026-11-03.xlsx"
+    assert result.output.strip().endswith(f"Report: {as_of}")
+    assert incident_totals(as_of)["A"] == (119103.05, 34253.97, 84849.08)  # before the revision arrived
+    assert incident_totals(report_of(ws))["A"] == (5000, 0, 5000)  # the current report is untouched
+    assert list((ws / "outbox").glob("*.eml")) == []
