@@ -5,14 +5,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
@@ -30,6 +33,7 @@ from compensation_report.workspace import (
 )
 from compensation_report.xlsx import write_report
 
+log = logging.getLogger(__name__)
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -80,13 +84,15 @@ def run_period(root: Path, period: str | None = None, locale: str | None = None,
     standard, rates_sha = load_standard(config.rates)
     for folder in ("inbox", "archive", "rejected", "reports", "outbox"):
         config.folder(folder).mkdir(exist_ok=True)
-    with RunLock(root):
+    with RunLock(root), run_log(config.folder("logs"), period):
         ledger = Ledger(config.ledger_path)
         try:
             run_id = ledger.start_run(period, datetime.now(), rates_sha)
             inbox = [] if as_of else discover_inbox(config.folder("inbox"), config.settle_seconds, time.time())
-            outcomes = [ingest(path, standard, ledger, config, run_id) for path in inbox]
+            outcomes = [log_outcome(ingest(path, standard, ledger, config, run_id)) for path in inbox]
             result = build_period_report(config, ledger, standard, rates_sha, period, locale, outcomes, as_of)
+            log.info("period %s: %d incidents, gross %s, recovery %s, net %s %s; report %s", period,
+                     result.incident_count, result.gross, result.recovery, result.net, result.currency, result.report)
             ledger.finish_run(run_id, datetime.now(), "done", str(result.report), result.incident_count,
                               result.gross, result.recovery, result.net)
         finally:
@@ -94,6 +100,33 @@ def run_period(root: Path, period: str | None = None, locale: str | None = None,
     if send_email and not as_of:
         email_report(config, result)
     return result
+
+
+@contextmanager
+def run_log(folder: Path, period: str) -> Iterator[Path]:
+    """logs/run-<time>-<period>.log: what the run did, one line per workbook, every problem."""
+    folder.mkdir(exist_ok=True)
+    path = free_name(folder, f"run-{datetime.now():%Y%m%d-%H%M%S}-{period}.log")
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        yield path
+    except BaseException:
+        log.exception("the run stopped")
+        raise
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+
+
+def log_outcome(outcome: FileOutcome) -> FileOutcome:
+    log.info("%s %s sha256=%s incidents=%s revised=%s problems=%d", outcome.status, outcome.file, outcome.sha256,
+             ",".join(outcome.incidents), ",".join(outcome.revised), len(outcome.problems))
+    for problem in outcome.problems:
+        log.info("  %s", problem)
+    return outcome
 
 
 def previous_month(today: date) -> str:

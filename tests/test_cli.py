@@ -71,6 +71,10 @@ def test_a_bad_workbook_is_rejected_with_its_cells_named_and_the_good_one_still_
         'oct.xlsx › Incidents › E2: severity "P7" is not a severity (P1, P2, P3 or P4)\n'
         'oct.xlsx › Losses › D2: amount "abc" is not a number\n')
     assert (ws / "rejected" / "oct.xlsx").is_file()
+    (log,) = (ws / "logs").glob("run-*-2026-10.log")
+    text = log.read_text(encoding="utf-8")
+    assert "INFO rejected oct.xlsx" in text and 'oct.xlsx › Losses › D2: amount "abc" is not a number' in text
+    assert "INFO accepted payments.xlsx" in text and "period 2026-10: 2 incidents" in text
     annotated = openpyxl.load_workbook(ws / "rejected" / "oct.annotated.xlsx")
     assert annotated["Losses"]["D2"].comment.text == 'amount "abc" is not a number'
     assert annotated["Incidents"]["E2"].fill.start_color.rgb.endswith("FFC7CE")
