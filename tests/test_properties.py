@@ -137,8 +137,9 @@ def test_a_revision_replaces_the_incident_and_never_adds(tmp_path_factory, scena
         [{"incident_id": i, "category": "REPAIR", "item": "review"} for i in revised_ids], file="second.xlsx")
     ledger = Ledger(tmp_path_factory.mktemp("ledger") / "ledger.sqlite")
     try:
-        for number, sub in enumerate((first, second), start=1):
-            ledger.add_revisions(number, sub.incidents, sub.losses, sub.customers)
+        for sub in (first, second):
+            sid = ledger.record_submission(sub.file, sub.file, 1, datetime(2026, 11, 2), "accepted", run_id=1)
+            ledger.add_revisions(sid, sub.incidents, sub.losses, sub.customers)
         incidents, losses, customers = ledger.current_incidents()
     finally:
         ledger.close()
