@@ -221,7 +221,7 @@ def item_cap_adjustments(loss_lines: pd.DataFrame, reporting_currency: str) -> p
         source_sheet=("source_sheet", "first"), source_row=("source_row", "first"),
     ).reset_index()
     over = sums[sums["total"] > sums["cap"]].copy()
-    over["amount"] = [cap - total for cap, total in zip(over["cap"], over["total"])]
+    over["amount"] = [round_money(cap - total) for cap, total in zip(over["cap"], over["total"])]
     over["note"] = [f"caps {c}.{i} at {cap:,.2f} (lines total {t:,.2f})"
                     for c, i, cap, t in zip(over["category"], over["item"], over["cap"], over["total"])]
     return over.assign(capped_item=over["item"], item="cap_adjustment", basis="cap",
@@ -248,14 +248,27 @@ def price_sla(customers: pd.DataFrame, inc: pd.DataFrame, standard, issues: list
     rows["credit_percent"] = rows["credit_percent"].map(lambda v: v if isinstance(v, Decimal) else ZERO)
     rows["extension_days"] = rows["extension_days"].map(lambda v: v if isinstance(v, Decimal) else ZERO)
     rows["fx_rate"] = fx_rates(rows["currency"], rows["start_date"], standard)
-    missing = rows["fx_rate"].isna()
+    missing = rows["fx_rate"].isna() & _sla_needs_fx(rows)  # FX only where money is converted
     for _, row in rows[missing].iterrows():
         issues.append(PricingIssue(row.source_file, "Customers", row.source_row, "monthly_fee",
                                    f"no FX rate for {row.currency} on {row.start_date:%Y-%m-%d} on the FX sheet"))
     rows = rows[~missing].copy()
     rows["rate_sheet"] = standard.sheet_names["SLA"]
-    rows["fee_reporting"] = [round_money(exact(f) * exact(fx)) for f, fx in zip(rows["monthly_fee"], rows["fx_rate"])]
+    rows["fee_reporting"] = [None if fx is None else round_money(exact(f) * exact(fx))
+                             for f, fx in zip(rows["monthly_fee"], rows["fx_rate"])]
     return _sla_lines(rows), rows
+
+
+def _sla_needs_fx(rows: pd.DataFrame) -> pd.Series:
+    """A row is converted when it pays a credit or extension, or when its fee sets the period cap
+    of a customer who has credits in that period."""
+    pays = (rows["credit_percent"] != ZERO) | (rows["extension_days"] != ZERO)
+    order = rows.sort_values(["started_at", "incident_id", "cust_pos"])
+    last = ~order.duplicated(["period", "customer_id"], keep="last")
+    credited = rows.loc[rows["credit_percent"] != ZERO, ["period", "customer_id"]].drop_duplicates()
+    keys = pd.MultiIndex.from_frame(order[["period", "customer_id"]])
+    sets_cap = pd.Series(last.to_numpy() & keys.isin(pd.MultiIndex.from_frame(credited)), index=order.index)
+    return pays | sets_cap.reindex(rows.index, fill_value=False)
 
 
 def _sla_steps(rows: pd.DataFrame, sla: pd.DataFrame) -> pd.DataFrame:
@@ -275,8 +288,9 @@ def _sla_lines(rows: pd.DataFrame) -> pd.DataFrame:
                             note=[f"{d} days of the monthly fee / 30" for d in rows["extension_days"]])
     lines = pd.concat([credit, extension], ignore_index=True)
     lines["amount_original"] = [exact(q) * r for q, r in zip(lines["quantity"], lines["rate"])]
+    lines = lines[lines["amount_original"] != 0].copy()
     lines["amount"] = [round_money(a * exact(fx)) for a, fx in zip(lines["amount_original"], lines["fx_rate"])]
-    return lines[lines["amount_original"] != ZERO].sort_values(["cust_pos", "item"], ascending=[True, False])
+    return lines.sort_values(["cust_pos", "item"], ascending=[True, False])
 
 
 def sla_period_cap_adjustments(sla_lines: pd.DataFrame, customer_rows: pd.DataFrame,
@@ -316,10 +330,10 @@ def sla_period_cap_adjustments(sla_lines: pd.DataFrame, customer_rows: pd.DataFr
 def _customer_detail(rows: pd.DataFrame, caps: pd.DataFrame) -> pd.DataFrame:
     """One row per Customers row priced, for the report's Customers sheet."""
     detail = rows.copy()
-    detail["credit"] = [round_money(exact(f) * exact(p) / 100 * exact(fx)) for f, p, fx in
-                        zip(detail["monthly_fee"], detail["credit_percent"], detail["fx_rate"])]
-    detail["extension"] = [round_money(exact(f) * exact(d) / 30 * exact(fx)) for f, d, fx in
-                           zip(detail["monthly_fee"], detail["extension_days"], detail["fx_rate"])]
+    detail["credit"] = [ZERO if fx is None else round_money(exact(f) * exact(p) / 100 * exact(fx))
+                        for f, p, fx in zip(detail["monthly_fee"], detail["credit_percent"], detail["fx_rate"])]
+    detail["extension"] = [ZERO if fx is None else round_money(exact(f) * exact(d) / 30 * exact(fx))
+                           for f, d, fx in zip(detail["monthly_fee"], detail["extension_days"], detail["fx_rate"])]
     given_back = caps.groupby(["incident_id", "customer_id"])["amount"].sum() if len(caps) else pd.Series(dtype=object)
     first_row = ~detail.duplicated(["incident_id", "customer_id"])
     detail["cap_adjustment"] = [given_back.get((i, c), ZERO) if first else ZERO
@@ -411,6 +425,10 @@ def _claims(covered: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[Pri
     claims = claims.merge(inc[["incident_id", "started_at", "start_date", "period", "source_file", "source_sheet",
                                "source_row"]], on="incident_id")
     claims["fx_rate"] = fx_rates(claims["currency"], claims["start_date"], standard)
+    # Only a deductible or a limit is converted; a policy with neither needs no FX row.
+    converted = claims[["deductible", "per_incident_limit", "aggregate_limit"]].map(
+        lambda v: isinstance(v, Decimal)).any(axis=1)
+    claims["fx_rate"] = claims["fx_rate"].where(claims["fx_rate"].notna() | converted, ONE)
     missing = claims["fx_rate"].isna()
     for _, row in claims[missing].iterrows():
         issues.append(PricingIssue(row.source_file, "Incidents", row.source_row, "started_at",

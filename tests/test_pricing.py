@@ -293,3 +293,24 @@ def test_policy_amounts_convert_at_the_incident_fx():
                     insurance=[policy])
     # deductible 100 USD × 7.2 = 720; 10,000 − 720 = 9,280; limit 1,000 USD × 7.2 = 7,200 → 7,200.00
     assert total(result, "A", "recovery") == D("7200.00")
+
+
+# -- FX only where something is converted; every line in cents -------------------------------
+
+def test_no_fx_is_needed_for_a_customer_who_gets_nothing_or_a_policy_with_no_amounts():
+    # C1 pays in USD (no FX row) but 30 min reaches no Gold step here: nothing converted, no issue.
+    # Policy in USD with coinsurance only: 5.00 × (1 − 20%) = 4.00, nothing of it in USD.
+    sla = [{"sla_tier": "Gold", "min_outage_minutes": 60, "credit_percent": 25, "extension_days": 7}]
+    policy = {"policy_id": "P", "covered": "REPAIR", "coinsurance_percent": 20, "currency": "USD"}
+    result = priced([rate("REPAIR", "x", "fixed", 5)], [incident("A", "2026-10-03 08:00", 0.5)], [loss(item="x")],
+                    customers=[customer("A", "C1", "Gold", 1000, currency="USD")], sla=sla, insurance=[policy], fx=[])
+    assert result.issues == []
+    assert (total(result, "A", "recovery"), total(result, "A", "net")) == (D("4.00"), D("1.00"))
+
+
+def test_a_cap_adjustment_is_rounded_to_cents_like_every_line():
+    # cap 99.995, line 100.00: adjustment −0.005 → −0.01, so the item totals 99.99
+    result = priced([rate("LOSS", "d", "direct", 1, max_amount="99.995")], [incident("A", "2026-10-03 08:00")],
+                    [loss(category="LOSS", item="d", amount=100)])
+    assert amounts(result, item="cap_adjustment") == [D("-0.01")]
+    assert total(result, "A", "LOSS") == D("99.99")
