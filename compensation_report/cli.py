@@ -81,7 +81,7 @@ def run(workspace: Path, period: str | None, locale: str | None, no_email: bool,
 
 
 def _outcome_line(outcome: pipeline.FileOutcome) -> str:
-    if outcome.recovered:
+    if outcome.recovered and outcome.status != "rejected":
         return f"{outcome.status:<9} {outcome.file}: recorded by an interrupted run, now archived (counted once)"
     if outcome.status == "rejected":
         return (f"rejected  {outcome.file}: {len(outcome.problems)} problem(s), "

@@ -96,16 +96,10 @@ class Ledger:
 
     # -- submissions ----------------------------------------------------------------------
 
-    def accepted_with_sha(self, sha256: str) -> int | None:
-        row = self.db.execute("SELECT id FROM submissions WHERE sha256=? AND status='accepted' ORDER BY id LIMIT 1",
-                              (sha256,)).fetchone()
-        return row[0] if row else None
-
-    def unmoved_submission(self, sha256: str) -> tuple[int, str] | None:
-        """A submission recorded by a run that stopped before moving its file out of the inbox."""
-        row = self.db.execute("SELECT id, status FROM submissions WHERE sha256=? AND status IN ('accepted', 'duplicate')"
-                              " AND stored_as IS NULL ORDER BY id LIMIT 1", (sha256,)).fetchone()
-        return (row[0], row[1]) if row else None
+    def recorded_with_sha(self, sha256: str) -> list[tuple[int, str, str]]:
+        """(id, status, stored_as) of every submission of these bytes, oldest first."""
+        return self.db.execute("SELECT id, status, stored_as FROM submissions WHERE sha256=? ORDER BY id",
+                               (sha256,)).fetchall()
 
     def record_submission(self, file_name: str, sha256: str, size: int, received_at: datetime, status: str,
                           run_id: int, problems: int = 0, stored_as: str | None = None) -> int:
@@ -114,9 +108,6 @@ class Ledger:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (file_name, sha256, size, received_at.isoformat(), status, problems, stored_as, run_id))
         return int(cur.lastrowid)
-
-    def set_stored_as(self, submission_id: int, stored_as: str) -> None:
-        self.db.execute("UPDATE submissions SET stored_as=? WHERE id=?", (stored_as, submission_id))
 
     def submissions(self, ids: list[int]) -> list[dict]:
         if not ids:

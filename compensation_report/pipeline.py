@@ -29,7 +29,7 @@ from compensation_report.tables import ReportInput, build_report
 from compensation_report.validate import read_submission
 from compensation_report.workbooks import RawWorkbook, UnreadableWorkbook, read_workbook, write_annotated_copy
 from compensation_report.workspace import (
-    CONFIG_NAME, Config, RunLock, discover_inbox, free_name, load_config, move_keeping, sha256_of, write_new_file,
+    CONFIG_NAME, Config, RunLock, discover_inbox, free_name, load_config, move_to, sha256_of,
 )
 from compensation_report.xlsx import write_report
 
@@ -150,42 +150,59 @@ def load_standard(path: Path) -> tuple[Standard, str]:
 
 
 def ingest(path: Path, standard: Standard, ledger: Ledger, config: Config, run_id: int) -> FileOutcome:
-    """One inbox file: duplicate, accepted (ledger first, then the move) or rejected."""
+    """One inbox file: duplicate, accepted or rejected. The ledger row, with the place the file is
+    going to, is committed before anything moves, so a run killed at any point is finished by the
+    next one: a file whose recorded place is still empty is moved there, and counted once."""
     sha, size, received = sha256_of(path), path.stat().st_size, datetime.now()
-    archive = config.folder("archive") / received.strftime("%Y-%m-%d")
-    unmoved = ledger.unmoved_submission(sha)
-    if unmoved is not None:  # an interrupted run recorded it: finish its move, count it once
-        sid, status = unmoved
-        moved = move_keeping(path, archive)
-        ledger.set_stored_as(sid, str(moved.relative_to(config.root)))
-        return FileOutcome(path.name, status, sha, moved_to=moved, submission_id=sid, recovered=True)
-    if ledger.accepted_with_sha(sha) is not None:
-        sid = ledger.record_submission(path.name, sha, size, received, "duplicate", run_id)
-        moved = move_keeping(path, archive)
-        ledger.set_stored_as(sid, str(moved.relative_to(config.root)))
-        return FileOutcome(path.name, "duplicate", sha, moved_to=moved, submission_id=sid)
+    unfinished = next(((sid, status, stored) for sid, status, stored in ledger.recorded_with_sha(sha)
+                       if not (config.root / stored).exists()), None)
+    if unfinished is not None:
+        return finish(path, sha, unfinished, standard, config)
+    if any(status == "accepted" for _, status, _ in ledger.recorded_with_sha(sha)):
+        target = free_name(_archive(config, received), path.name)
+        sid = ledger.record_submission(path.name, sha, size, received, "duplicate", run_id, stored_as=_rel(config, target))
+        return FileOutcome(path.name, "duplicate", sha, moved_to=move_to(path, target), submission_id=sid)
     submission, problems = check_workbook(path, standard)
     if problems:
-        return reject(path, sha, size, received, problems, ledger, config, run_id)
+        target = free_name(config.folder("rejected"), path.name)
+        sid = ledger.record_submission(path.name, sha, size, received, "rejected", run_id, len(problems),
+                                       _rel(config, target))
+        return reject(path, sha, problems, target, sid)
+    target = free_name(_archive(config, received), path.name)
     with ledger.transaction():
-        sid = ledger.record_submission(path.name, sha, size, received, "accepted", run_id)
+        sid = ledger.record_submission(path.name, sha, size, received, "accepted", run_id, stored_as=_rel(config, target))
         revised = ledger.add_revisions(sid, submission.incidents, submission.losses, submission.customers)
-    moved = move_keeping(path, archive)
-    ledger.set_stored_as(sid, str(moved.relative_to(config.root)))
     return FileOutcome(path.name, "accepted", sha, incidents=list(submission.incidents["incident_id"]),
-                       revised=revised, moved_to=moved, submission_id=sid)
+                       revised=revised, moved_to=move_to(path, target), submission_id=sid)
 
 
-def reject(path: Path, sha: str, size: int, received: datetime, problems: list[Problem], ledger: Ledger,
-           config: Config, run_id: int) -> FileOutcome:
-    rejected = config.folder("rejected")
-    moved = move_keeping(path, rejected)
-    write_new_file(rejected, f"{moved.name}.errors.txt", errors_text(problems))
+def finish(path: Path, sha: str, unfinished: tuple[int, str, str], standard: Standard, config: Config) -> FileOutcome:
+    """Complete what an interrupted run recorded for these bytes."""
+    sid, status, stored = unfinished
+    target = config.root / stored
+    if status == "rejected":
+        outcome = reject(path, sha, check_workbook(path, standard)[1], target, sid)
+    else:
+        outcome = FileOutcome(path.name, status, sha, moved_to=move_to(path, target), submission_id=sid)
+    outcome.recovered = True
+    return outcome
+
+
+def reject(path: Path, sha: str, problems: list[Problem], target: Path, sid: int) -> FileOutcome:
+    """Our own files first (errors, annotated copy), the user's file last."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    (target.parent / f"{target.name}.errors.txt").write_text(errors_text(problems), encoding="utf-8")
     if any(p.cell for p in problems):  # the workbook was readable: worth a copy with the bad cells marked
-        write_annotated_copy(moved, problems, free_name(rejected, f"{moved.stem}.annotated{moved.suffix}"))
-    sid = ledger.record_submission(path.name, sha, size, received, "rejected", run_id, len(problems),
-                                   str(moved.relative_to(config.root)))
-    return FileOutcome(path.name, "rejected", sha, problems, moved_to=moved, submission_id=sid)
+        write_annotated_copy(path, problems, target.parent / f"{target.stem}.annotated{target.suffix}")
+    return FileOutcome(path.name, "rejected", sha, problems, moved_to=move_to(path, target), submission_id=sid)
+
+
+def _archive(config: Config, received: datetime) -> Path:
+    return config.folder("archive") / received.strftime("%Y-%m-%d")
+
+
+def _rel(config: Config, target: Path) -> str:
+    return str(target.relative_to(config.root))
 
 
 def errors_text(problems: list[Problem]) -> str:

@@ -122,10 +122,11 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def move_keeping(path: Path, folder: Path) -> Path:
-    """Move `path` into `folder` under its own name, or `name (2).xlsx`, … if that is taken."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = free_name(folder, path.name)
+def move_to(path: Path, target: Path) -> Path:
+    """Move a user's file to the place recorded for it, never over another file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        target = free_name(target.parent, target.name)
     shutil.move(str(path), str(target))
     return target
 
@@ -136,14 +137,6 @@ def free_name(folder: Path, name: str) -> Path:
     while target.exists():
         n += 1
         target = folder / f"{stem} ({n}){suffix}"
-    return target
-
-
-def write_new_file(folder: Path, name: str, text: str) -> Path:
-    """Write a text file without replacing an existing one."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = free_name(folder, name)
-    target.write_text(text, encoding="utf-8")
     return target
 
 

@@ -27,6 +27,8 @@ NUMBER_FORMATS = {
 def write_report(sheets: list[SheetTable], path: Path, created: datetime) -> Path:
     """Write atomically: a reader never sees a half-written report."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in path.parent.glob(f".{path.stem}.*.xlsx.tmp"):  # our own, from a run that was killed
+        leftover.unlink(missing_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsx.tmp", dir=path.parent)
     os.close(fd)
     try:

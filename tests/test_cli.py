@@ -193,26 +193,6 @@ def test_incident_totals_sum_to_the_summary(ws):
     assert figures["Net"] == pytest.approx(figures["Gross"] - figures["Insurance recovery"])
 
 
-def test_a_run_interrupted_between_the_ledger_and_the_move_is_finished_by_the_next(ws, monkeypatch):
-    from compensation_report import pipeline
-
-    def crash(*args):
-        raise KeyboardInterrupt("killed after the ledger commit")
-
-    monkeypatch.setattr(pipeline, "move_keeping", crash)
-    with pytest.raises(KeyboardInterrupt):
-        pipeline.run_period(ws, "2026-10", send_email=False)
-    monkeypatch.undo()
-    assert os.listdir(ws / "inbox") == ["payments.xlsx"]
-    result = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
-    assert result.exit_code == 0
-    assert "payments.xlsx: recorded by an interrupted run, now archived (counted once)" in result.output
-    assert incident_totals(report_of(ws))["A"] == (119103.05, 34253.97, 84849.08)
-    with sqlite3.connect(ws / "ledger.sqlite") as db:
-        assert db.execute("SELECT status, stored_as IS NOT NULL FROM submissions").fetchall() == [("accepted", 1)]
-        assert db.execute("SELECT COUNT(*) FROM incident_revisions").fetchone() == (2,)
-
-
 def _bad_files(folder, good):
     import zipfile
 
