@@ -66,6 +66,8 @@ def write_workbook(path, sheets: dict[str, list[dict]]):
             for c, value in enumerate(row):
                 if isinstance(value, (datetime, date)):
                     ws.write_datetime(r, c, value, when)
+                elif isinstance(value, str) and value:
+                    ws.write_string(r, c, value)  # text stays text, even "=1+1"
                 elif value != "":
                     ws.write(r, c, value)
     book.close()

@@ -246,3 +246,16 @@ def test_as_of_rebuilds_a_period_from_the_submissions_received_by_that_day(ws):
     assert incident_totals(as_of)["A"] == (119103.05, 34253.97, 84849.08)  # before the revision arrived
     assert incident_totals(report_of(ws))["A"] == (5000, 0, 5000)  # the current report is untouched
     assert list((ws / "outbox").glob("*.eml")) == []
+
+
+def test_input_text_that_looks_like_a_formula_is_written_as_text(ws):
+    write_workbook(ws / "inbox" / "payments.xlsx", {
+        "Incidents": [incident("=1+1", "2026-10-03 14:05", 1, title='=HYPERLINK("http://x","y")',
+                               business_unit="@SUM(A1)")],
+        "Losses": [{"incident_id": "=1+1", "category": "REPAIR", "item": "review", "note": "-2+3"}]})
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
+    book = openpyxl.load_workbook(report_of(ws))
+    a, b, c = (book["Incidents"].cell(2, col) for col in (1, 2, 3))
+    assert [(x.value, x.data_type) for x in (a, b, c)] == [
+        ("=1+1", "s"), ('=HYPERLINK("http://x","y")', "s"), ("@SUM(A1)", "s")]
+    assert book["Lines"]["S2"].value == "-2+3" and book["Lines"]["S2"].data_type == "s"
