@@ -39,11 +39,9 @@ class Command(click.Group):
 
 @click.group(cls=Command)
 @click.version_option(__version__, prog_name="compensation-report")
-@click.option("--verbose", is_flag=True, help="Show details and tracebacks.")
-@click.pass_context
-def cli(ctx: click.Context, verbose: bool) -> None:
+@click.option("--verbose", is_flag=True, help="Show tracebacks of unexpected errors (read by Command.invoke).")
+def cli(verbose: bool) -> None:
     """Price software-incident compensation against a standard and write the monthly Excel report."""
-    ctx.obj = {"verbose": verbose}
 
 
 @cli.command()

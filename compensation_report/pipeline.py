@@ -154,11 +154,12 @@ def ingest(path: Path, standard: Standard, ledger: Ledger, config: Config, run_i
     going to, is committed before anything moves, so a run killed at any point is finished by the
     next one: a file whose recorded place is still empty is moved there, and counted once."""
     sha, size, received = sha256_of(path), path.stat().st_size, datetime.now()
-    unfinished = next(((sid, status, stored) for sid, status, stored in ledger.recorded_with_sha(sha)
+    recorded = ledger.recorded_with_sha(sha)
+    unfinished = next(((sid, status, stored) for sid, status, stored in recorded
                        if not (config.root / stored).exists()), None)
     if unfinished is not None:
         return finish(path, sha, unfinished, standard, config)
-    if any(status == "accepted" for _, status, _ in ledger.recorded_with_sha(sha)):
+    if any(status == "accepted" for _, status, _ in recorded):
         target = free_name(_archive(config, received), path.name)
         sid = ledger.record_submission(path.name, sha, size, received, "duplicate", run_id, stored_as=_rel(config, target))
         return FileOutcome(path.name, "duplicate", sha, moved_to=move_to(path, target), submission_id=sid)

@@ -280,8 +280,7 @@ def business_units_table(incidents: pd.DataFrame, data: ReportInput, name: str) 
     for j, column in enumerate(UNIT_COLUMNS[1:], start=1):
         totals.append(_sum_formula(None, j, 1, len(rows), _total(sums[column])))
     rows.append(totals)
-    sheet = simple_table("business_units", name, UNIT_COLUMNS, rows, data.locale)
-    return sheet
+    return simple_table("business_units", name, UNIT_COLUMNS, rows, data.locale)
 
 
 # -- Insurance ---------------------------------------------------------------------------
