@@ -24,6 +24,7 @@ from compensation_report.errors import ConfigError, DeliveryError, Problem
 from compensation_report.ledger import Ledger
 from compensation_report.pricing import ZERO, Priced, price
 from compensation_report.resources import data_path
+from compensation_report.schema import INCIDENT_WORKBOOK, RATES_WORKBOOK, sheet_names
 from compensation_report.standard import Standard, read_standard
 from compensation_report.tables import ReportInput, build_report
 from compensation_report.validate import read_submission
@@ -143,7 +144,7 @@ def load_standard(path: Path) -> tuple[Standard, str]:
     if not path.is_file():
         raise ConfigError(f"{path}: the rates workbook (compensation standard) is missing")
     try:
-        book = read_workbook(path)
+        book = read_workbook(path, sheet_names(RATES_WORKBOOK))
     except UnreadableWorkbook as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     return read_standard(book), sha256_of(path)
@@ -213,7 +214,7 @@ def errors_text(problems: list[Problem]) -> str:
 def check_workbook(path: Path, standard: Standard):
     """Read, type-check and price-check one incident workbook: (submission, []) or (…, problems)."""
     try:
-        book = read_workbook(path)
+        book = read_workbook(path, sheet_names(INCIDENT_WORKBOOK))
     except UnreadableWorkbook as exc:
         return None, [Problem(path.name, message=str(exc))]
     except Exception as exc:  # one odd file must never stop the run

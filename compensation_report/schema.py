@@ -47,6 +47,15 @@ def normalize_name(text: object) -> str:
     return re.sub(r"[\s_]+", " ", str(text)).strip().casefold()
 
 
+def sheet_aliases(spec: SheetSpec) -> frozenset[str]:
+    """The normalised names a sheet answers to: its English name and its Chinese alias."""
+    return frozenset({normalize_name(spec.name)} | ({normalize_name(spec.zh)} if spec.zh else set()))
+
+
+def sheet_names(specs: tuple[SheetSpec, ...]) -> frozenset[str]:
+    return frozenset().union(*(sheet_aliases(spec) for spec in specs))
+
+
 INCIDENTS = SheetSpec(
     "Incidents",
     zh="事故",

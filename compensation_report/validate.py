@@ -15,6 +15,7 @@ from compensation_report.schema import (
     INCIDENT_WORKBOOK,
     SheetSpec,
     normalize_name,
+    sheet_aliases,
 )
 from compensation_report.values import PARSERS, BadValue, as_text, is_blank
 from compensation_report.workbooks import RawSheet, RawWorkbook
@@ -53,7 +54,7 @@ class Submission:
 
 
 def find_sheet(book: RawWorkbook, spec: SheetSpec) -> RawSheet | None:
-    wanted = {normalize_name(spec.name)} | ({normalize_name(spec.zh)} if spec.zh else set())
+    wanted = sheet_aliases(spec)
     return next((s for s in book.sheets if normalize_name(s.name) in wanted), None)
 
 

@@ -6,6 +6,7 @@ here: `"000001"` stays text and `"n/a"` stays `"n/a"`; the validator decides wha
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,8 +16,12 @@ from openpyxl.comments import Comment
 from openpyxl.styles import PatternFill
 
 from compensation_report.errors import Problem
+from compensation_report.isolation import ChildFailed, ChildRaised, run_isolated
+from compensation_report.schema import normalize_name
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+MAX_UNPACKED = 1 << 30  # bytes: a full 1,048,576-row loss sheet unpacks to well under this
+RESAVE = "open it in Excel, save it as .xlsx and drop it again"
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class RawSheet:
     rows: list[list[object]]
     origin_row: int = 0
     origin_col: int = 0
+    hidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,9 +45,25 @@ class UnreadableWorkbook(Exception):
     """The file is not a workbook we can open; the message says what it is and what to do."""
 
 
-def read_workbook(path: Path) -> RawWorkbook:
-    """Read every worksheet's used area. Raises UnreadableWorkbook with a plain explanation."""
-    _check_looks_like_xlsx(path)
+def read_workbook(path: Path, sheets: frozenset[str] | None = None) -> RawWorkbook:
+    """Read the used area of every worksheet whose normalised name is in `sheets` (all when None).
+    Hostile files cost one rejection, never the run: the archive's sizes are checked first, then the
+    cells are read in a child process with a memory and a time limit. Raises UnreadableWorkbook with
+    a plain explanation."""
+    _check_container(path)
+    try:
+        return run_isolated(read_cells, path, sheets)
+    except ChildRaised as exc:
+        if exc.kind == UnreadableWorkbook.__name__:
+            raise UnreadableWorkbook(str(exc)) from None
+        raise UnreadableWorkbook(f"the file cannot be read as an Excel workbook ({exc}); {RESAVE}") from None
+    except ChildFailed as exc:
+        raise UnreadableWorkbook(f"the file cannot be read safely: {exc}. A workbook saved by Excel never "
+                                 f"needs that, so this one is damaged or built to exhaust the reader; {RESAVE}") from None
+
+
+def read_cells(path: Path, sheets: frozenset[str] | None) -> RawWorkbook:
+    """The reading itself, in whichever process calls it (read_workbook runs it in a child)."""
     try:
         book = python_calamine.CalamineWorkbook.from_path(str(path))
     except python_calamine.PasswordError as exc:
@@ -49,23 +71,43 @@ def read_workbook(path: Path) -> RawWorkbook:
             "the workbook is password-protected; save it without a password and drop it again"
         ) from exc
     except Exception as exc:  # calamine raises several unrelated types for damaged files
-        raise UnreadableWorkbook(
-            f"the file cannot be read as an Excel workbook ({exc}); "
-            "open it in Excel, save it as .xlsx and drop it again"
-        ) from exc
+        raise UnreadableWorkbook(f"the file cannot be read as an Excel workbook ({exc}); {RESAVE}") from exc
     try:
-        return RawWorkbook(path.name, [_read_sheet(book, name) for name in book.sheet_names])
+        wanted = [m for m in book.sheets_metadata if m.typ == python_calamine.SheetTypeEnum.WorkSheet
+                  and (sheets is None or normalize_name(m.name) in sheets)]
+        return RawWorkbook(path.name, [_read_sheet(book, m) for m in wanted])
+    except Exception as exc:  # damage inside a sheet shows only when it is read
+        raise UnreadableWorkbook(f"the file cannot be read as an Excel workbook ({exc}); {RESAVE}") from exc
     finally:
         book.close()
 
 
-def _read_sheet(book: python_calamine.CalamineWorkbook, name: str) -> RawSheet:
-    sheet = book.get_sheet_by_name(name)
+def _read_sheet(book: python_calamine.CalamineWorkbook, meta: python_calamine.SheetMetadata) -> RawSheet:
+    sheet = book.get_sheet_by_name(meta.name)
     start = sheet.start or (0, 0)
-    return RawSheet(name, sheet.to_python(), start[0], start[1])
+    rows = sheet.to_python()
+    _fill_merged(rows, sheet.merged_cell_ranges or [], start)
+    return RawSheet(meta.name, rows, start[0], start[1],
+                    hidden=meta.visible != python_calamine.SheetVisibleEnum.Visible)
 
 
-def _check_looks_like_xlsx(path: Path) -> None:
+def _fill_merged(rows: list[list[object]], merged: list, origin: tuple[int, int]) -> None:
+    """A merged range shows one value across all its cells; give each cell that value, so an
+    incident_id merged down over its loss lines counts on every line."""
+    for (top, left), (bottom, right) in merged:
+        top, bottom, left, right = top - origin[0], bottom - origin[0], left - origin[1], right - origin[1]
+        if not (0 <= top < len(rows) and 0 <= left < len(rows[top])):
+            continue
+        value = rows[top][left]
+        for r in range(top, min(bottom, len(rows) - 1) + 1):
+            row = rows[r]
+            for c in range(left, min(right, len(row) - 1) + 1):
+                if row[c] in ("", None):
+                    row[c] = value
+
+
+def _check_container(path: Path) -> None:
+    """What the first bytes and the zip directory say, before any reader unpacks anything."""
     with path.open("rb") as handle:
         head = handle.read(8)
     if not head:
@@ -80,15 +122,30 @@ def _check_looks_like_xlsx(path: Path) -> None:
             "this is not an Excel workbook (an .xlsx file is a zip archive); "
             "save it from Excel as .xlsx and drop it again"
         )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UnreadableWorkbook(f"the file cannot be read as an Excel workbook (a damaged or incomplete "
+                                 f"zip archive: {exc}); {RESAVE}") from exc
+    if unpacked > MAX_UNPACKED:
+        raise UnreadableWorkbook(
+            f"the workbook unpacks to {unpacked / 2**20:,.0f} MB, more than the {MAX_UNPACKED >> 20:,} MB "
+            f"this tool reads (Excel's largest sheets stay well below); it is damaged or a zip bomb; {RESAVE}")
 
 
 def write_annotated_copy(source: Path, problems: list[Problem], target: Path) -> Path | None:
     """A copy of a rejected workbook with every bad cell filled red and commented with its problems,
-    so the submitter can fix it in place. None when the file cannot be opened as a workbook."""
+    so the submitter can fix it in place. None when openpyxl cannot open it (the errors file says
+    why); in a child process, as openpyxl reads every part, including the ones we never read."""
     try:
-        book = openpyxl.load_workbook(source, keep_vba=source.suffix.lower() == ".xlsm")
-    except Exception:  # corrupt, encrypted or not a workbook: the errors file says so
+        return run_isolated(annotate, source, problems, target)
+    except (ChildFailed, ChildRaised):
         return None
+
+
+def annotate(source: Path, problems: list[Problem], target: Path) -> Path:
+    book = openpyxl.load_workbook(source, keep_vba=source.suffix.lower() == ".xlsm")
     red = PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE")
     by_cell: dict[tuple[str, str], list[str]] = {}
     for problem in problems:

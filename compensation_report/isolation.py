@@ -1,0 +1,114 @@
+"""Run a reader of untrusted files in a child process with a memory and a time limit.
+
+The Rust reader aborts the whole process when a hostile workbook asks it for more memory than the
+machine has (a sheet claiming a cell at XFD1048576 asks for half a terabyte; a zip bomb for as much
+as it unpacks to). In a child, that abort costs one file, never the run: the parent turns it into a
+plain message and carries on with the next workbook.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from multiprocessing.connection import Connection, wait
+from typing import Any, Callable
+
+MEMORY_BUDGET = 2 << 30  # bytes a child may add to what it holds at start; ample for Excel's 1,048,576 rows
+TIME_LIMIT = 600.0  # seconds for one file
+
+
+class ChildFailed(Exception):
+    """The child ran out of memory or time, or died; the message says which, in words."""
+
+
+class ChildRaised(Exception):
+    """The function raised in the child; carries the exception's type name and message."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+def run_isolated(function: Callable[..., Any], *args: Any, memory: int = MEMORY_BUDGET,
+                 seconds: float = TIME_LIMIT) -> Any:
+    """function(*args) in a child process; its result, or ChildRaised / ChildFailed.
+    `function` and its arguments and result must pickle (a module-level function, plain data)."""
+    context = _context()
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(send, function, args, memory), daemon=True)
+    child.start()
+    send.close()
+    try:
+        return _outcome(_await(receive, child, seconds), memory)
+    finally:
+        receive.close()
+        if child.is_alive():
+            child.kill()
+        child.join()
+
+
+def _await(receive: Connection, child, seconds: float) -> tuple:
+    if not wait([receive, child.sentinel], timeout=seconds):
+        child.kill()
+        return ("timeout", seconds)
+    try:
+        return receive.recv()
+    except (EOFError, OSError):  # the child died before it could answer
+        child.join()
+        return ("died", child.exitcode)
+
+
+def _outcome(message: tuple, memory: int) -> Any:
+    status, *rest = message
+    if status == "ok":
+        return rest[0]
+    if status == "raised":
+        raise ChildRaised(*rest)
+    if status == "memory":
+        raise ChildFailed(f"reading it needs more than {memory >> 20:,} MB of memory")
+    if status == "timeout":
+        raise ChildFailed(f"reading it takes longer than {rest[0]:,.0f} seconds")
+    code = rest[0]
+    how = f"signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+    # The Rust reader aborts (signal 6) when an allocation fails under the memory limit.
+    raise ChildFailed(f"the reader stopped ({how}), as it does when a sheet claims more than "
+                      f"{memory >> 20:,} MB of memory")
+
+
+def _child(send: Connection, function: Callable[..., Any], args: tuple, memory: int) -> None:
+    _limit_memory(memory)
+    _silence_stderr()  # the Rust reader prints a backtrace when it aborts; the parent says it in words
+    try:
+        message: tuple = ("ok", function(*args))
+    except MemoryError:
+        message = ("memory",)
+    except Exception as exc:  # every failure goes back to the parent as words
+        message = ("raised", type(exc).__name__, str(exc))
+    try:
+        send.send(message)
+    except MemoryError:
+        send.send(("memory",))
+    send.close()
+
+
+def _silence_stderr() -> None:
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+
+
+def _limit_memory(extra: int) -> None:
+    """RLIMIT_AS where the platform has it (Linux); elsewhere the child still isolates crashes."""
+    try:
+        import resource
+
+        with open("/proc/self/statm") as statm:
+            in_use = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        resource.setrlimit(resource.RLIMIT_AS, (in_use + extra, in_use + extra))
+    except (ImportError, OSError, ValueError):
+        return
+
+
+def _context():
+    """fork where the platform has it: a child costs a few milliseconds and already holds the
+    readers; spawn elsewhere (Windows), where the caller's main module must be import-safe."""
+    return multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
