@@ -39,7 +39,8 @@ class Command(click.Group):
 
 @click.group(cls=Command)
 @click.version_option(__version__, prog_name="compensation-report")
-@click.option("--verbose", is_flag=True, help="Show tracebacks of unexpected errors (read by Command.invoke).")
+@click.option("--verbose", is_flag=True,
+              help="Print every problem and note under its file, the log file's path, and tracebacks of unexpected errors.")
 def cli(verbose: bool) -> None:
     """Price software-incident compensation against a standard and write the monthly Excel report."""
 
@@ -64,14 +65,21 @@ def run(workspace: Path, period: str | None, locale: str | None, no_email: bool,
     """Ingest the inbox, price every incident and write (and email) the report."""
     result = pipeline.run_period(workspace, period, locale, send_email=not no_email,
                                  as_of=as_of.date() if as_of else None)
+    verbose = click.get_current_context().find_root().params.get("verbose")
     for outcome in result.outcomes:
         click.echo(_outcome_line(outcome))
+        for detail in (outcome.problems + outcome.notes) if verbose else []:
+            click.echo(f"    {detail}")
+    click.echo(f"Files: {len(result.outcomes)} ({result.count('accepted')} accepted, "
+               f"{result.count('duplicate')} duplicate, {result.count('rejected')} rejected)")
     click.echo(f"Period {result.period}: {result.incident_count} incidents, gross {result.gross:,.2f}, "
                f"recovery {result.recovery:,.2f}, net {result.net:,.2f} {result.currency}")
     for email in result.emails:
         click.echo(f"Email written: {email}")
     if result.email_error:
         click.echo(f"Error: {result.email_error}", err=True)
+    if verbose:
+        click.echo(f"Log: {result.log}")
     click.echo(f"Report: {result.report}")
     if result.email_error:
         sys.exit(result.email_error.exit_status)

@@ -46,6 +46,7 @@ class FileOutcome:
     problems: list[Problem] = field(default_factory=list)
     incidents: list[str] = field(default_factory=list)
     revised: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     moved_to: Path | None = None
     submission_id: int | None = None
     recovered: bool = False  # recorded by an interrupted run; this run only finished the move
@@ -64,10 +65,15 @@ class RunResult:
     warnings: list[tuple[str, str]]
     emails: list[Path] = field(default_factory=list)
     email_error: DeliveryError | None = None
+    log: Path | None = None
+    largest: list[dict] = field(default_factory=list)  # the period's top incidents by net, for the email
 
     @property
     def rejected(self) -> list[FileOutcome]:
         return [o for o in self.outcomes if o.status == "rejected"]
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
 
 
 # -- run -----------------------------------------------------------------------------------
@@ -85,13 +91,14 @@ def run_period(root: Path, period: str | None = None, locale: str | None = None,
     standard, rates_sha = load_standard(config.rates)
     for folder in ("inbox", "archive", "rejected", "reports", "outbox"):
         config.folder(folder).mkdir(exist_ok=True)
-    with RunLock(root), run_log(config.folder("logs"), period):
+    with RunLock(root), run_log(config.folder("logs"), period) as log_path:
         ledger = Ledger(config.ledger_path)
         try:
             run_id = ledger.start_run(period, datetime.now(), rates_sha)
             inbox = [] if as_of else discover_inbox(config.folder("inbox"), config.settle_seconds, time.time())
             outcomes = [log_outcome(ingest(path, standard, ledger, config, run_id)) for path in inbox]
             result = build_period_report(config, ledger, standard, rates_sha, period, locale, outcomes, as_of)
+            result.log = log_path
             log.info("period %s: %d incidents, gross %s, recovery %s, net %s %s; report %s", period,
                      result.incident_count, result.gross, result.recovery, result.net, result.currency, result.report)
             ledger.finish_run(run_id, datetime.now(), "done", str(result.report), result.incident_count,
@@ -175,7 +182,7 @@ def ingest(path: Path, standard: Standard, ledger: Ledger, config: Config, run_i
         sid = ledger.record_submission(path.name, sha, size, received, "accepted", run_id, stored_as=_rel(config, target))
         revised = ledger.add_revisions(sid, submission.incidents, submission.losses, submission.customers)
     return FileOutcome(path.name, "accepted", sha, incidents=list(submission.incidents["incident_id"]),
-                       revised=revised, moved_to=move_to(path, target), submission_id=sid)
+                       revised=revised, notes=submission.notes, moved_to=move_to(path, target), submission_id=sid)
 
 
 def finish(path: Path, sha: str, unfinished: tuple[int, str, str], standard: Standard, config: Config) -> FileOutcome:
@@ -266,7 +273,14 @@ def build_period_report(config: Config, ledger: Ledger, standard: Standard, rate
     path = config.folder("reports") / period / f"compensation_report_{period}{suffix}.xlsx"
     write_report(build_report(data), path, data.generated_at)
     gross, recovery = sum(in_period["gross"], ZERO), sum(in_period["recovery"], ZERO)
-    return RunResult(period, standard.reporting_currency, path, outcomes, len(in_period), gross, recovery, gross - recovery, warnings)
+    return RunResult(period, standard.reporting_currency, path, outcomes, len(in_period), gross, recovery,
+                     gross - recovery, warnings, largest=largest_incidents(in_period))
+
+
+def largest_incidents(in_period: pd.DataFrame, count: int = 5) -> list[dict]:
+    top = sorted(in_period.itertuples(), key=lambda r: (-r.net, r.incident_id))[:count]
+    return [{"incident_id": r.incident_id, "title": " ".join(str(r.title).split()),  # one line, even in a header
+             "business_unit": r.business_unit, "net": f"{r.net:,.2f}"} for r in top]
 
 
 def report_clock() -> datetime:
@@ -294,6 +308,7 @@ def run_warnings(outcomes: list[FileOutcome], priced: Priced, period: str) -> li
         elif o.status == "duplicate":
             warnings.append(("duplicate", f"{o.file}: byte-identical to a workbook already accepted; counted once"))
         warnings += [("revised", f"{i}: replaced by the revision in {o.file}") for i in o.revised]
+        warnings += [("note", note) for note in o.notes]
     periods = priced.incidents.set_index("incident_id")["period"]
     for o in outcomes:
         for incident_id in o.incidents:
@@ -314,7 +329,7 @@ def email_report(config: Config, result: RunResult) -> None:
     context = {
         "period": result.period, "currency": result.currency, "incident_count": result.incident_count,
         "gross": f"{result.gross:,.2f}", "recovery": f"{result.recovery:,.2f}", "net": f"{result.net:,.2f}",
-        "rejected": [o.file for o in result.rejected],
+        "rejected": [o.file for o in result.rejected], "largest": result.largest,
     }
     message = mail.render_report_email(config.email, context, result.report, datetime.now(timezone.utc))
     result.emails.append(mail.write_outbox(message, config.folder("outbox"), f"compensation_report_{result.period}.eml"))

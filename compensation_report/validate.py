@@ -45,6 +45,7 @@ class Submission:
     losses: pd.DataFrame
     customers: pd.DataFrame
     sheets: dict[str, ParsedSheet] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # worth knowing, not wrong: for the Warnings sheet
 
     def problem(self, sheet: str, column: str, row: int, message: str) -> Problem:
         parsed = self.sheets.get(sheet)
@@ -192,7 +193,9 @@ def read_submission(book: RawWorkbook) -> tuple[Submission | None, list[Problem]
         frame.insert(0, "source_sheet", parsed.name)
         frame.insert(0, "source_file", book.file)
         frames[name] = frame
-    submission = Submission(book.file, frames["Incidents"], frames["Losses"], frames["Customers"], sheets)
+    submission = Submission(book.file, frames["Incidents"], frames["Losses"], frames["Customers"], sheets,
+                            [f"{book.file} › {raw.name}: the sheet is hidden in Excel; it was read like any other"
+                             for raw in book.sheets if raw.hidden])
     problems += _cross_check(submission)
     return submission, problems
 

@@ -16,6 +16,7 @@ from typing import Callable
 from compensation_report.schema import BASES, CATEGORIES, CATEGORY_ZH, PARTIES, SEVERITIES
 
 _PLAIN_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_SERIAL_TEXT = re.compile(r"^\d{5}(\.\d+)?$")  # five digits: 1927 to 2173, never a bare year like 2026
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _CATEGORY_BY_ZH = {zh: code for code, zh in CATEGORY_ZH.items() if code in CATEGORIES}
 _DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
@@ -53,7 +54,7 @@ def as_decimal(raw: object) -> Decimal:
     else:
         text = str(raw).strip()
         if not _PLAIN_DECIMAL.match(text):
-            raise BadValue("is not a number")
+            raise BadValue(_not_a_number(text))
         try:
             value = Decimal(text)
         except InvalidOperation as exc:  # pragma: no cover - the pattern admits only valid text
@@ -61,6 +62,14 @@ def as_decimal(raw: object) -> Decimal:
     if value < 0:
         raise BadValue("is negative")
     return value + Decimal(0)  # normalises -0 to 0
+
+
+def _not_a_number(text: str) -> str:
+    """Text from a European or a thousands-separated export gets a hint, never a guess: "1,234" is
+    1234 in one country and 1.234 in another."""
+    if re.fullmatch(r"[+-]?[\d.,]*\d,[\d.,]*", text):
+        return "is not a number: write it with a point for decimals and no thousands separators (e.g. 1234.56)"
+    return "is not a number"
 
 
 def as_whole(raw: object) -> int:
@@ -78,6 +87,8 @@ def as_datetime(raw: object) -> datetime:
         value = datetime(raw.year, raw.month, raw.day)
     elif isinstance(raw, (int, float)) and not isinstance(raw, bool) and 1 <= raw < 2958466:
         value = _EXCEL_EPOCH + timedelta(days=float(raw))
+    elif isinstance(raw, str) and _SERIAL_TEXT.match(raw.strip()):
+        return as_datetime(float(raw))  # a serial number that lost its date format on the way
     elif isinstance(raw, str):
         value = _parse_datetime_text(raw.strip())
     else:
@@ -101,6 +112,14 @@ def _parse_datetime_text(text: str) -> datetime:
 def _round_to_second(value: datetime) -> datetime:
     whole = value.replace(microsecond=0)
     return whole + timedelta(seconds=1) if value.microsecond >= 500_000 else whole
+
+
+def as_id(raw: object) -> str:
+    """An id is text; a date here is Excel's doing (it reads `10-3` as 3 October)."""
+    if isinstance(raw, (datetime, date)):
+        raise BadValue("is a date, but an id is text: Excel turned what was typed into a date; "
+                       "format the column as Text and type the id again")
+    return as_text(raw)
 
 
 def as_code(raw: object) -> str:
@@ -135,7 +154,7 @@ def as_category(raw: object) -> str:
 
 PARSERS: dict[str, Callable[[object], object]] = {
     "text": as_text,
-    "id": as_text,
+    "id": as_id,
     "code": as_code,
     "currency": as_currency,
     "number": as_decimal,

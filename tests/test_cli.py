@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import shutil
 import sqlite3
@@ -151,7 +153,7 @@ def test_files_still_being_written_wait_for_the_next_run(ws):
         "settle_seconds = 0", "settle_seconds = 3600"))
     (ws / "inbox" / "~$payments.xlsx").write_bytes(b"lock")
     result = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
-    assert result.exit_code == 0 and "accepted" not in result.output
+    assert result.exit_code == 0 and "Files: 0 (0 accepted, 0 duplicate, 0 rejected)" in result.output
     assert sorted(os.listdir(ws / "inbox")) == ["payments.xlsx", "~$payments.xlsx"]
 
 
@@ -180,7 +182,9 @@ def test_the_report_email_is_written_to_the_outbox(ws):
     assert result.exit_code == 0
     (eml,) = (ws / "outbox").glob("*.eml")
     text = eml.read_text()
-    assert "Subject: Compensation report 2026-10: net 91,299.08 CNY (2 incidents)" in text
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert message["Subject"] == "Compensation report 2026-10: net 91,299.08 CNY (2 incidents; largest A Incident A)"
+    assert "  - A  Incident A  (Payments)  84,849.08" in message.get_body(("plain",)).get_content()
     assert 'filename="compensation_report_2026-10.xlsx"' in text
 
 

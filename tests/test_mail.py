@@ -54,7 +54,7 @@ def test_smtp_mode_delivers_the_report_and_files_the_message_as_sent(tmp_path, s
     assert result.exit_code == 0, result.output
     ((recipients, message),) = inbox.messages
     assert recipients == ["finance@example.com"]
-    assert message["Subject"] == "Compensation report 2026-10: net 91,299.08 CNY (2 incidents)"
+    assert message["Subject"] == "Compensation report 2026-10: net 91,299.08 CNY (2 incidents; largest A Incident A)"
     (attachment,) = list(message.iter_attachments())
     assert attachment.get_filename() == "compensation_report_2026-10.xlsx"
     assert attachment.get_content() == (ws / "reports" / "2026-10" / "compensation_report_2026-10.xlsx").read_bytes()
