@@ -22,7 +22,7 @@ import pandas as pd
 from compensation_report import __version__, mail
 from compensation_report.errors import ConfigError, DeliveryError, Problem
 from compensation_report.ledger import Ledger
-from compensation_report.pricing import ZERO, Priced, price
+from compensation_report.pricing import ZERO, Priced, price, unknown_names
 from compensation_report.resources import data_path
 from compensation_report.schema import INCIDENT_WORKBOOK, RATES_WORKBOOK, sheet_names
 from compensation_report.standard import Standard, read_standard
@@ -240,7 +240,11 @@ def check_submission(book: RawWorkbook, standard: Standard):
                                         ("losses", submission.losses, "Losses"),
                                         ("customers", submission.customers, "Customers"))}
     priced = price(clean["incidents"], clean["losses"], clean["customers"], standard)
-    problems += [submission.problem(i.sheet, i.column, i.source_row, i.message) for i in priced.issues]
+    # Rows whose incident has problems go unpriced; their items and tiers are still checked.
+    good_ids = set(clean["incidents"]["incident_id"])
+    issues = priced.issues + unknown_names(standard, *(clean[name][~clean[name]["incident_id"].isin(good_ids)]
+                                                       for name in ("losses", "customers")))
+    problems += [submission.problem(i.sheet, i.column, i.source_row, i.message) for i in issues]
     return submission, problems
 
 

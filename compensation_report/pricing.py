@@ -149,7 +149,7 @@ def price_losses(losses: pd.DataFrame, inc: pd.DataFrame, standard, issues: list
     lines = lines.merge(inc[["incident_id", "severity", "start_date", "duration_hours", "currency"]]
                         .rename(columns={"currency": "incident_currency"}), on="incident_id", how="inner")
     chosen = choose_rate_rows(lines, standard.rates)
-    _report_unpriced(lines, chosen, standard.rates, issues)
+    _report_unpriced(lines, chosen, standard, issues)
     lines = lines.merge(chosen, on="loss_pos", how="inner")
     lines = _apply_basis(lines, standard.reporting_currency, issues)
     lines["rate_sheet"] = standard.sheet_names["Rates"]
@@ -169,15 +169,38 @@ def choose_rate_rows(lines: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
     return best[["loss_pos", "r_basis", "r_unit", "r_rate", "r_currency", "r_max_amount", "r_sheet_row"]]
 
 
-def _report_unpriced(lines: pd.DataFrame, chosen: pd.DataFrame, rates: pd.DataFrame, issues: list[PricingIssue]) -> None:
-    known = set(zip(rates["category"], rates["item"]))
+def _report_unpriced(lines: pd.DataFrame, chosen: pd.DataFrame, standard, issues: list[PricingIssue]) -> None:
+    known = _known_items(standard)
     for _, row in lines[~lines["loss_pos"].isin(chosen["loss_pos"])].iterrows():
-        if (row.category, row['item']) in known:
-            why = (f"no rate for {row.category}.{row['item']} valid on {row.start_date:%Y-%m-%d} "
-                   f"for severity {row.severity} on the Rates sheet")
+        if (row.category, row["item"]) not in known:
+            issues.append(_unknown_item(row))
         else:
-            why = f"item \"{row['item']}\" is not on the Rates sheet for category {row.category}"
-        issues.append(PricingIssue(row.source_file, "Losses", row.source_row, "item", why))
+            issues.append(PricingIssue(row.source_file, "Losses", row.source_row, "item",
+                                       f"no rate for {row.category}.{row['item']} valid on {row.start_date:%Y-%m-%d} "
+                                       f"for severity {row.severity} on the Rates sheet"))
+
+
+def unknown_names(standard, losses: pd.DataFrame, customers: pd.DataFrame) -> list[PricingIssue]:
+    """Items and SLA tiers the standard does not have, on any date. Asked of the rows whose incident
+    has problems of its own (so they are not priced), so a submitter hears of every problem at once."""
+    known, tiers = _known_items(standard), set(standard.sla["tier_key"])
+    issues = [_unknown_item(row) for _, row in losses.iterrows() if (row.category, row["item"]) not in known]
+    return issues + [_unknown_tier(row) for _, row in customers.iterrows()
+                     if str(row.sla_tier).casefold() not in tiers]
+
+
+def _known_items(standard) -> set[tuple[str, str]]:
+    return set(zip(standard.rates["category"], standard.rates["item"]))
+
+
+def _unknown_item(row) -> PricingIssue:
+    return PricingIssue(row.source_file, "Losses", row.source_row, "item",
+                        f"item \"{row['item']}\" is not on the Rates sheet for category {row.category}")
+
+
+def _unknown_tier(row) -> PricingIssue:
+    return PricingIssue(row.source_file, "Customers", row.source_row, "sla_tier",
+                        f'sla_tier "{row.sla_tier}" is not on the SLA sheet')
 
 
 def _apply_basis(lines: pd.DataFrame, reporting_currency: str, issues: list[PricingIssue]) -> pd.DataFrame:
@@ -241,9 +264,7 @@ def price_sla(customers: pd.DataFrame, inc: pd.DataFrame, standard, issues: list
     rows["tier_key"] = rows["sla_tier"].str.casefold()
     rows["currency"] = rows["currency"].fillna(rows["incident_currency"])
     unknown = ~rows["tier_key"].isin(set(standard.sla["tier_key"]))
-    for _, row in rows[unknown].iterrows():
-        issues.append(PricingIssue(row.source_file, "Customers", row.source_row, "sla_tier",
-                                   f'sla_tier "{row.sla_tier}" is not on the SLA sheet'))
+    issues += [_unknown_tier(row) for _, row in rows[unknown].iterrows()]
     rows = rows[~unknown].merge(_sla_steps(rows[~unknown], standard.sla), on="cust_pos", how="left")
     rows["credit_percent"] = rows["credit_percent"].map(lambda v: v if isinstance(v, Decimal) else ZERO)
     rows["extension_days"] = rows["extension_days"].map(lambda v: v if isinstance(v, Decimal) else ZERO)

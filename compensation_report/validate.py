@@ -33,7 +33,9 @@ class ParsedSheet:
     letters: dict[str, str] = field(default_factory=dict)
 
     def cell(self, column: str, row: int) -> str:
-        return f"{self.letters.get(column, '')}{row}"
+        """The cell of `column` on `row`; for a column the sheet lacks, the row's leftmost cell."""
+        leftmost = min(self.letters.values(), key=lambda letter: (len(letter), letter), default="A")
+        return f"{self.letters.get(column, leftmost)}{row}"
 
 
 @dataclass

@@ -197,43 +197,6 @@ def test_incident_totals_sum_to_the_summary(ws):
     assert figures["Net"] == pytest.approx(figures["Gross"] - figures["Insurance recovery"])
 
 
-def _bad_files(folder, good):
-    import zipfile
-
-    (folder / "zero.xlsx").write_bytes(b"")
-    (folder / "notes.xlsx").write_text("incident_id;title\nA;B\n")
-    (folder / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)
-    (folder / "truncated.xlsx").write_bytes(good.read_bytes()[:300])
-    with zipfile.ZipFile(folder / "other.xlsx", "w") as z:
-        z.writestr("hello.txt", "not a workbook")
-    (folder / "export.csv").write_text("incident_id,title\n")
-    write_workbook(folder / "no_losses.xlsx", {"Incidents": [incident("N", "2026-10-03 14:05")]})
-    write_workbook(folder / "blank.xlsx", {"Sheet1": []})
-    write_workbook(folder / "unknown_item.xlsx", {"Incidents": [incident("U", "2026-10-03 14:05")],
-                                                  "Losses": [{"incident_id": "U", "category": "LOSS", "item": "x"}]})
-
-
-def test_bad_files_of_every_kind_are_rejected_with_a_message_and_nothing_is_lost(ws):
-    _bad_files(ws / "inbox", ws / "inbox" / "payments.xlsx")
-    before = sorted(os.listdir(ws / "inbox"))
-    result = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
-    assert result.exit_code == 1
-    assert "accepted  payments.xlsx: 2 incident(s)" in result.output
-    rejected = sorted(p.name for p in (ws / "rejected").iterdir() if not p.name.endswith((".txt", ".annotated.xlsx")))
-    assert rejected == sorted(set(before) - {"payments.xlsx"})
-    messages = {name: (ws / "rejected" / f"{name}.errors.txt").read_text(encoding="utf-8") for name in rejected}
-    assert "the file is empty" in messages["zero.xlsx"]
-    assert "not an Excel workbook" in messages["notes.xlsx"] and "not an Excel workbook" in messages["export.csv"]
-    assert "old-format .xls file or a password-protected workbook" in messages["old.xls"]
-    assert "cannot be read as an Excel workbook" in messages["truncated.xlsx"]
-    assert "cannot be read as an Excel workbook" in messages["other.xlsx"]
-    assert 'no_losses.xlsx › Losses: no sheet named "Losses" (损失明细)' in messages["no_losses.xlsx"]
-    assert 'no sheet named "Incidents" (事故)' in messages["blank.xlsx"]
-    assert 'unknown_item.xlsx › Losses › C2: item "x" is not on the Rates sheet for category LOSS' in messages["unknown_item.xlsx"]
-    everything = [p.name for p in (ws / "archive").glob("*/*")] + rejected + os.listdir(ws / "inbox")
-    assert sorted(everything) == before
-
-
 def test_as_of_rebuilds_a_period_from_the_submissions_received_by_that_day(ws):
     assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
     with sqlite3.connect(ws / "ledger.sqlite") as db:  # as if the first workbook came in on 3 November

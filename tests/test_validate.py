@@ -81,7 +81,8 @@ def test_every_problem_is_reported_at_once_with_its_cell():
         'oct.xlsx › Incidents › H4: records_affected "1.5" is not a whole number',
         'oct.xlsx › Losses › E2: amount "abc" is not a number',
         'oct.xlsx › Losses › B3: category "MISC" is not a category (LOSS, DOWNTIME, CUSTOMER, FINE, REPAIR or 损失赔偿, 停工损失, 客户赔偿, 法律罚款, 修复费用)',
-        'oct.xlsx › Losses › D3: quantity "1,234.50" is not a number',
+        'oct.xlsx › Losses › D3: quantity "1,234.50" is not a number: write it with a point for decimals and no '
+        'thousands separators (e.g. 1234.56)',
         'oct.xlsx › Incidents › A3: incident_id "A-1" appears more than once',
         'oct.xlsx › Incidents › G4: resolved_at 2026-10-05 09:00 is before started_at 2026-10-05 10:00',
         'oct.xlsx › Losses › A3: incident_id "Z-9" is not on the Incidents sheet',
