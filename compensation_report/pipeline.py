@@ -240,12 +240,17 @@ def check_submission(book: RawWorkbook, standard: Standard):
                                         ("losses", submission.losses, "Losses"),
                                         ("customers", submission.customers, "Customers"))}
     priced = price(clean["incidents"], clean["losses"], clean["customers"], standard)
-    # Rows whose incident has problems go unpriced; their items and tiers are still checked.
+    # Rows left out by their own or their incident's problems still have their item and tier checked.
     good_ids = set(clean["incidents"]["incident_id"])
-    issues = priced.issues + unknown_names(standard, *(clean[name][~clean[name]["incident_id"].isin(good_ids)]
-                                                       for name in ("losses", "customers")))
+    left_out = {name: _left_out(getattr(submission, name), clean[name], good_ids) for name in ("losses", "customers")}
+    issues = priced.issues + unknown_names(standard, left_out["losses"], left_out["customers"])
     problems += [submission.problem(i.sheet, i.column, i.source_row, i.message) for i in issues]
     return submission, problems
+
+
+def _left_out(every: pd.DataFrame, clean: pd.DataFrame, good_ids: set) -> pd.DataFrame:
+    priced_rows = set(clean.loc[clean["incident_id"].isin(good_ids), "source_row"])
+    return every[~every["source_row"].isin(priced_rows)]
 
 
 def _without_rows(frame: pd.DataFrame, sheet_name: str, bad_rows: set[tuple[str, int | None]]) -> pd.DataFrame:

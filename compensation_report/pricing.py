@@ -181,11 +181,19 @@ def _report_unpriced(lines: pd.DataFrame, chosen: pd.DataFrame, standard, issues
 
 
 def unknown_names(standard, losses: pd.DataFrame, customers: pd.DataFrame) -> list[PricingIssue]:
-    """Items and SLA tiers the standard does not have, on any date. Asked of the rows whose incident
-    has problems of its own (so they are not priced), so a submitter hears of every problem at once."""
+    """Items and SLA tiers the standard does not have, on any date, for rows left out of pricing by
+    other problems, so a submitter hears of every problem at once. Where the category itself is
+    bad, the item is looked for under every category."""
     known, tiers = _known_items(standard), set(standard.sla["tier_key"])
-    issues = [_unknown_item(row) for _, row in losses.iterrows() if (row.category, row["item"]) not in known]
-    return issues + [_unknown_tier(row) for _, row in customers.iterrows()
+    any_category = {item for _, item in known}
+    issues = []
+    for _, row in losses[losses["item"].notna()].iterrows():
+        if pd.isna(row.category) and row["item"] not in any_category:
+            issues.append(PricingIssue(row.source_file, "Losses", row.source_row, "item",
+                                       f"item \"{row['item']}\" is not on the Rates sheet"))
+        elif pd.notna(row.category) and (row.category, row["item"]) not in known:
+            issues.append(_unknown_item(row))
+    return issues + [_unknown_tier(row) for _, row in customers[customers["sla_tier"].notna()].iterrows()
                      if str(row.sla_tier).casefold() not in tiers]
 
 

@@ -87,8 +87,8 @@ def parse_sheet(file: str, raw: RawSheet, spec: SheetSpec) -> tuple[ParsedSheet 
             return None, [Problem(file, raw.name, "", f"the sheet is empty; it needs a header row and {spec.name.lower()}")]
         return ParsedSheet(spec, raw.name, _empty_frame(spec)), []
     positions, problems = _match_header(file, raw, spec, header_at)
-    if problems:
-        return None, problems
+    if problems:  # the sheet cannot be used, but its cells can still be checked, all at once
+        return None, problems + _parse_rows(file, raw, spec, positions, header_at)[1]
     records, problems = _parse_rows(file, raw, spec, positions, header_at)
     frame = _to_frame(spec, records)
     if len(frame) < spec.min_rows:
@@ -155,6 +155,9 @@ def _parse_rows(file: str, raw: RawSheet, spec: SheetSpec, positions: dict[str, 
         row_number = raw.origin_row + i
         record: dict[str, object] = {"_row": row_number + 1}
         for column in spec.columns:
+            if column.name not in positions:  # a missing column is one problem, on the header
+                record[column.name] = None
+                continue
             value = cells.get(column.name)
             where = cell_name(row_number, raw.origin_col + positions.get(column.name, 0))
             if is_blank(value):
