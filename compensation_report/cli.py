@@ -66,6 +66,9 @@ def run(workspace: Path, period: str | None, locale: str | None, no_email: bool,
     result = pipeline.run_period(workspace, period, locale, send_email=not no_email,
                                  as_of=as_of.date() if as_of else None)
     verbose = click.get_current_context().find_root().params.get("verbose")
+    if result.interrupted_run:
+        click.echo(f"Note: the run of process {result.interrupted_run} stopped without finishing; "
+                   "this run completed its work")
     for outcome in result.outcomes:
         click.echo(_outcome_line(outcome))
         for detail in (outcome.problems + outcome.notes) if verbose else []:

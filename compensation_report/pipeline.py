@@ -66,6 +66,7 @@ class RunResult:
     emails: list[Path] = field(default_factory=list)
     email_error: DeliveryError | None = None
     log: Path | None = None
+    interrupted_run: int | None = None  # the process id of a killed run whose lock this run took over
     largest: list[dict] = field(default_factory=list)  # the period's top incidents by net, for the email
 
     @property
@@ -91,14 +92,17 @@ def run_period(root: Path, period: str | None = None, locale: str | None = None,
     standard, rates_sha = load_standard(config.rates)
     for folder in ("inbox", "archive", "rejected", "reports", "outbox"):
         config.folder(folder).mkdir(exist_ok=True)
-    with RunLock(root), run_log(config.folder("logs"), period) as log_path:
+    with RunLock(root) as lock, run_log(config.folder("logs"), period) as log_path:
+        if lock.taken_over:
+            log.warning("the run of process %s stopped without finishing; this run completes its work",
+                        lock.taken_over)
         ledger = Ledger(config.ledger_path)
         try:
             run_id = ledger.start_run(period, datetime.now(), rates_sha)
             inbox = [] if as_of else discover_inbox(config.folder("inbox"), config.settle_seconds, time.time())
             outcomes = [log_outcome(ingest(path, standard, ledger, config, run_id)) for path in inbox]
             result = build_period_report(config, ledger, standard, rates_sha, period, locale, outcomes, as_of)
-            result.log = log_path
+            result.log, result.interrupted_run = log_path, lock.taken_over
             log.info("period %s: %d incidents, gross %s, recovery %s, net %s %s; report %s", period,
                      result.incident_count, result.gross, result.recovery, result.net, result.currency, result.report)
             ledger.finish_run(run_id, datetime.now(), "done", str(result.report), result.incident_count,

@@ -5,7 +5,6 @@ Files a user dropped are moved, never deleted or overwritten: a name clash gets 
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import shutil
@@ -141,40 +140,59 @@ def free_name(folder: Path, name: str) -> Path:
 
 
 class RunLock:
-    """`<workspace>/.run.lock` holding the pid; a lock whose process is gone is taken over."""
+    """`<workspace>/.run.lock`, locked by the operating system while a run works and holding its
+    process id. The OS drops the lock when the process ends, however it ends, so the lock of a
+    killed run is simply taken over; `taken_over` then names the process that left it."""
 
     def __init__(self, root: Path):
         self.path = root / ".run.lock"
+        self.taken_over: int | None = None
+        self._fd: int | None = None
 
     def __enter__(self) -> "RunLock":
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                holder = self._holder()
-                if holder and _alive(holder):
-                    raise BusyError(f"another run (process {holder}) is working in {self.path.parent}; "
-                                    "try again when it has finished") from None
-                self.path.unlink(missing_ok=True)  # stale: its process is gone
-                continue
-            with os.fdopen(fd, "w") as handle:
-                handle.write(f"{os.getpid()}\n{datetime.now().isoformat()}\n")
-            return self
-        raise BusyError(f"could not take the run lock {self.path}")
+        fd = os.open(self.path, os.O_CREAT | os.O_RDWR)
+        if not _try_lock(fd):
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise BusyError(f"another run (process {holder or 'unknown'}) is working in {self.path.parent}; "
+                            "try again when it has finished")
+        holder = _read_holder(fd)
+        self.taken_over = holder if holder and holder != os.getpid() else None
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, f"{os.getpid()}\n{datetime.now().isoformat()}\n".encode())
+        self._fd = fd
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        self.path.unlink(missing_ok=True)
-
-    def _holder(self) -> int | None:
-        try:
-            return int(self.path.read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
+        # The file stays: deleting it would let a third run lock a new file while a second waits on this one.
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            os.close(self._fd)  # closing releases the lock
+            self._fd = None
 
 
-def _alive(pid: int) -> bool:
+def _try_lock(fd: int) -> bool:
+    """A lock of this process only: POSIX record locks are not inherited by the reader children."""
     try:
-        os.kill(pid, 0)
-    except OSError as exc:
-        return exc.errno == errno.EPERM
+        import fcntl
+
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+    except OSError:
+        return False
     return True
+
+
+def _read_holder(fd: int) -> int | None:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        return int(os.read(fd, 64).split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
