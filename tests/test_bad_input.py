@@ -231,7 +231,8 @@ def test_merged_cells_count_on_every_row_and_a_hidden_sheet_is_read_and_noted(ws
 
 def test_input_text_never_becomes_a_formula_or_a_header_line(ws):
     write_workbook(ws / "inbox" / "payments.xlsx", {
-        "Incidents": [incident("H", "2026-10-03 14:05", 1, title='=HYPERLINK("http://evil.example","click")'),
+        "Incidents": [incident("H", "2026-10-03 14:05", 1, title='=HYPERLINK("http://evil.example","click")',
+                               business_unit="+cmd|' /C calc'!A0"),
                       incident("N", "2026-10-04 14:05", 1, title="line one\nBcc: evil@example.com")],
         "Losses": [{"incident_id": "H", "category": "LOSS", "item": "lost_revenue", "amount": 900000},
                    {"incident_id": "N", "category": "LOSS", "item": "lost_revenue", "amount": 800000}]})
@@ -242,6 +243,8 @@ def test_input_text_never_becomes_a_formula_or_a_header_line(ws):
     titles = {row[0].value: row[1] for row in sheet.iter_rows(min_row=2)}
     assert (titles["H"].value, titles["H"].data_type) == ('=HYPERLINK("http://evil.example","click")', "s")
     assert (titles["N"].value, titles["N"].data_type) == ("line one\nBcc: evil@example.com", "s")
+    unit = next(row[2] for row in sheet.iter_rows(min_row=2) if row[0].value == "H")
+    assert (unit.value, unit.data_type) == ("+cmd|' /C calc'!A0", "s")
     (eml,) = (ws / "outbox").glob("*.eml")
     message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     assert message["Subject"].endswith('; largest H =HYPERLINK("http://evil.example","click"))')
