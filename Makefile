@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= build/demo
 
-.PHONY: install demo test samples clean
+.PHONY: install demo test samples clean bench
 
 install: $(VENV)/.installed
 
@@ -27,3 +27,6 @@ samples: install  ## regenerate sample_inputs/ from tools/make_samples.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .hypothesis
+
+bench: install  ## typical and large workloads against the floor and the peer; XL=1 adds the xl workload
+	$(BIN)/python bench/run.py $(if $(XL),--xl,)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable
 
@@ -33,29 +35,84 @@ def run_isolated(function: Callable[..., Any], *args: Any, memory: int = MEMORY_
                  seconds: float = TIME_LIMIT) -> Any:
     """function(*args) in a child process; its result, or ChildRaised / ChildFailed.
     `function` and its arguments and result must pickle (a module-level function, plain data)."""
+    (result,) = map_isolated(function, [args], 1, memory, seconds)
+    if isinstance(result, (ChildRaised, ChildFailed)):
+        raise result
+    return result
+
+
+def map_isolated(function: Callable[..., Any], arguments: list[tuple], workers: int | None = None,
+                 memory: int = MEMORY_BUDGET, seconds: float = TIME_LIMIT) -> list[Any]:
+    """function(*args) for each args, each in a child process of its own, `workers` at a time
+    (default: one per core). Returns, in order, each result or the ChildRaised / ChildFailed
+    exception that it ended with; one failing child never stops the others."""
+    workers = workers or os.cpu_count() or 1
     context = _context()
+    results: list[Any] = [None] * len(arguments)
+    waiting = list(enumerate(arguments))[::-1]
+    running: list[_Job] = []
+    try:
+        while waiting or running:
+            while waiting and len(running) < workers:
+                index, args = waiting.pop()
+                running.append(_start(context, function, index, args, memory, seconds))
+            _wait_for_any(running)
+            for job in [job for job in running if job.finished()]:
+                results[job.index] = _collect(job, memory)
+                running.remove(job)
+    finally:
+        for job in running:
+            job.stop()
+    return results
+
+
+@dataclass
+class _Job:
+    index: int
+    child: Any
+    receive: Connection
+    seconds: float
+    deadline: float
+
+    def finished(self) -> bool:
+        return self.receive.poll() or not self.child.is_alive() or time.monotonic() > self.deadline
+
+    def stop(self) -> None:
+        self.receive.close()
+        if self.child.is_alive():
+            self.child.kill()
+        self.child.join()
+
+
+def _start(context, function: Callable[..., Any], index: int, args: tuple, memory: int, seconds: float) -> _Job:
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_child, args=(send, function, args, memory), daemon=True)
     child.start()
     send.close()
-    try:
-        return _outcome(_await(receive, child, seconds), memory)
-    finally:
-        receive.close()
-        if child.is_alive():
-            child.kill()
-        child.join()
+    return _Job(index, child, receive, seconds, time.monotonic() + seconds)
 
 
-def _await(receive: Connection, child, seconds: float) -> tuple:
-    if not wait([receive, child.sentinel], timeout=seconds):
-        child.kill()
-        return ("timeout", seconds)
+def _wait_for_any(running: list[_Job]) -> None:
+    timeout = max(0.0, min(job.deadline for job in running) - time.monotonic())
+    wait([job.receive for job in running] + [job.child.sentinel for job in running], timeout=timeout)
+
+
+def _collect(job: _Job, memory: int) -> Any:
     try:
-        return receive.recv()
+        if job.receive.poll():
+            message = job.receive.recv()
+        elif job.child.is_alive():  # past its deadline
+            message = ("timeout", job.seconds)
+        else:
+            raise EOFError
     except (EOFError, OSError):  # the child died before it could answer
-        child.join()
-        return ("died", child.exitcode)
+        job.child.join()
+        message = ("died", job.child.exitcode)
+    job.stop()
+    try:
+        return _outcome(message, memory)
+    except (ChildRaised, ChildFailed) as exc:
+        return exc
 
 
 def _outcome(message: tuple, memory: int) -> Any:

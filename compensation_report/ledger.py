@@ -122,20 +122,20 @@ class Ledger:
     def add_revisions(self, submission_id: int, incidents: pd.DataFrame, losses: pd.DataFrame,
                       customers: pd.DataFrame) -> list[str]:
         """Store each incident of an accepted submission; returns the ids that replaced an earlier one."""
-        revised = []
+        losses_of = _grouped(_records(losses, LOSSES))
+        customers_of = _grouped(_records(customers, CUSTOMERS))
+        revised, rows = [], []
         for record in _records(incidents, INCIDENTS):
             incident_id = record["incident_id"]
             (previous,) = self.db.execute("SELECT COUNT(*) FROM incident_revisions WHERE incident_id=?",
                                           (incident_id,)).fetchone()
             if previous:
                 revised.append(incident_id)
-            own_losses = _records(losses[losses["incident_id"] == incident_id], LOSSES)
-            own_customers = _records(customers[customers["incident_id"] == incident_id], CUSTOMERS)
-            self.db.execute(
-                "INSERT INTO incident_revisions (submission_id, incident_id, revision, period, incident, losses, customers)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (submission_id, incident_id, previous + 1, record["started_at"][:7], json.dumps(record),
-                 json.dumps(own_losses), json.dumps(own_customers)))
+            rows.append((submission_id, incident_id, previous + 1, record["started_at"][:7], json.dumps(record),
+                         json.dumps(losses_of.get(incident_id, [])), json.dumps(customers_of.get(incident_id, []))))
+        self.db.executemany(
+            "INSERT INTO incident_revisions (submission_id, incident_id, revision, period, incident, losses, customers)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         return revised
 
     def current_incidents(self, received_before: datetime | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -154,6 +154,13 @@ class Ledger:
             customers += json.loads(own_customers)
         return (_frame(incidents, INCIDENTS, ["submission_id", "revision"]), _frame(losses, LOSSES),
                 _frame(customers, CUSTOMERS))
+
+
+def _grouped(records: list[dict]) -> dict[str, list[dict]]:
+    by_incident: dict[str, list[dict]] = {}
+    for record in records:
+        by_incident.setdefault(record["incident_id"], []).append(record)
+    return by_incident
 
 
 def _records(frame: pd.DataFrame, spec: SheetSpec) -> list[dict]:

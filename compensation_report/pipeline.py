@@ -20,15 +20,15 @@ from typing import Iterator
 import pandas as pd
 
 from compensation_report import __version__, mail
+from compensation_report.checking import Checked, check_workbook, check_workbooks
 from compensation_report.errors import ConfigError, DeliveryError, Problem
 from compensation_report.ledger import Ledger
-from compensation_report.pricing import ZERO, Priced, price, unknown_names
+from compensation_report.pricing import ZERO, Priced, price
 from compensation_report.resources import data_path
-from compensation_report.schema import INCIDENT_WORKBOOK, RATES_WORKBOOK, sheet_names
+from compensation_report.schema import RATES_WORKBOOK, sheet_names
 from compensation_report.standard import Standard, read_standard
 from compensation_report.tables import ReportInput, build_report
-from compensation_report.validate import read_submission
-from compensation_report.workbooks import RawWorkbook, UnreadableWorkbook, read_workbook, write_annotated_copy
+from compensation_report.workbooks import UnreadableWorkbook, read_workbook, write_annotated_copy
 from compensation_report.workspace import (
     CONFIG_NAME, Config, RunLock, discover_inbox, free_name, load_config, move_to, sha256_of,
 )
@@ -100,7 +100,10 @@ def run_period(root: Path, period: str | None = None, locale: str | None = None,
         try:
             run_id = ledger.start_run(period, datetime.now(), rates_sha)
             inbox = [] if as_of else discover_inbox(config.folder("inbox"), config.settle_seconds, time.time())
-            outcomes = [log_outcome(ingest(path, standard, ledger, config, run_id)) for path in inbox]
+            arrivals = [(path, sha256_of(path)) for path in inbox]
+            checks = check_new(arrivals, standard, ledger)
+            outcomes = [log_outcome(ingest(path, sha, standard, ledger, config, run_id, checks.get(path)))
+                        for path, sha in arrivals]
             result = build_period_report(config, ledger, standard, rates_sha, period, locale, outcomes, as_of)
             result.log, result.interrupted_run = log_path, lock.taken_over
             log.info("period %s: %d incidents, gross %s, recovery %s, net %s %s; report %s", period,
@@ -161,11 +164,23 @@ def load_standard(path: Path) -> tuple[Standard, str]:
     return read_standard(book), sha256_of(path)
 
 
-def ingest(path: Path, standard: Standard, ledger: Ledger, config: Config, run_id: int) -> FileOutcome:
+def check_new(arrivals: list[tuple[Path, str]], standard: Standard, ledger: Ledger) -> dict[Path, Checked]:
+    """Check, in one batch, the first file of each content the ledger has never seen."""
+    first_of: dict[str, Path] = {}
+    for path, sha in arrivals:
+        if sha not in first_of and not ledger.recorded_with_sha(sha):
+            first_of[sha] = path
+    paths = list(first_of.values())
+    return dict(zip(paths, check_workbooks(paths, standard)))
+
+
+def ingest(path: Path, sha: str, standard: Standard, ledger: Ledger, config: Config, run_id: int,
+           checked: Checked | None = None) -> FileOutcome:
     """One inbox file: duplicate, accepted or rejected. The ledger row, with the place the file is
     going to, is committed before anything moves, so a run killed at any point is finished by the
-    next one: a file whose recorded place is still empty is moved there, and counted once."""
-    sha, size, received = sha256_of(path), path.stat().st_size, datetime.now()
+    next one: a file whose recorded place is still empty is moved there, and counted once.
+    `checked` is the file's check from the batch, when it had one."""
+    size, received = path.stat().st_size, datetime.now()
     recorded = ledger.recorded_with_sha(sha)
     unfinished = next(((sid, status, stored) for sid, status, stored in recorded
                        if not (config.root / stored).exists()), None)
@@ -175,7 +190,7 @@ def ingest(path: Path, standard: Standard, ledger: Ledger, config: Config, run_i
         target = free_name(_archive(config, received), path.name)
         sid = ledger.record_submission(path.name, sha, size, received, "duplicate", run_id, stored_as=_rel(config, target))
         return FileOutcome(path.name, "duplicate", sha, moved_to=move_to(path, target), submission_id=sid)
-    submission, problems = check_workbook(path, standard)
+    submission, problems = checked or check_workbook(path, standard)
     if problems:
         target = free_name(config.folder("rejected"), path.name)
         sid = ledger.record_submission(path.name, sha, size, received, "rejected", run_id, len(problems),
@@ -220,51 +235,6 @@ def _rel(config: Config, target: Path) -> str:
 
 def errors_text(problems: list[Problem]) -> str:
     return "".join(f"{p}\n" for p in problems)
-
-
-def check_workbook(path: Path, standard: Standard):
-    """Read, type-check and price-check one incident workbook: (submission, []) or (…, problems)."""
-    try:
-        book = read_workbook(path, sheet_names(INCIDENT_WORKBOOK))
-    except UnreadableWorkbook as exc:
-        return None, [Problem(path.name, message=str(exc))]
-    except Exception as exc:  # one odd file must never stop the run
-        return None, [Problem(path.name, message=f"the file could not be read ({type(exc).__name__}: {exc})")]
-    return check_submission(book, standard)
-
-
-def check_submission(book: RawWorkbook, standard: Standard):
-    submission, problems = read_submission(book)
-    if submission is None:
-        return None, problems
-    # Price only the rows that parsed cleanly, so pricing problems join the others in one list.
-    bad_rows = {(p.sheet, _row_of(p.cell)) for p in problems}
-    clean = {name: _without_rows(frame, submission.sheets[sheet].name, bad_rows)
-             for name, frame, sheet in (("incidents", submission.incidents, "Incidents"),
-                                        ("losses", submission.losses, "Losses"),
-                                        ("customers", submission.customers, "Customers"))}
-    priced = price(clean["incidents"], clean["losses"], clean["customers"], standard)
-    # Rows left out by their own or their incident's problems still have their item and tier checked.
-    good_ids = set(clean["incidents"]["incident_id"])
-    left_out = {name: _left_out(getattr(submission, name), clean[name], good_ids) for name in ("losses", "customers")}
-    issues = priced.issues + unknown_names(standard, left_out["losses"], left_out["customers"])
-    problems += [submission.problem(i.sheet, i.column, i.source_row, i.message) for i in issues]
-    return submission, problems
-
-
-def _left_out(every: pd.DataFrame, clean: pd.DataFrame, good_ids: set) -> pd.DataFrame:
-    priced_rows = set(clean.loc[clean["incident_id"].isin(good_ids), "source_row"])
-    return every[~every["source_row"].isin(priced_rows)]
-
-
-def _without_rows(frame: pd.DataFrame, sheet_name: str, bad_rows: set[tuple[str, int | None]]) -> pd.DataFrame:
-    keep = [(sheet_name, row) not in bad_rows for row in frame["source_row"]]
-    return frame[pd.Series(keep, index=frame.index, dtype=bool)]
-
-
-def _row_of(cell: str) -> int | None:
-    digits = re.sub(r"^[A-Z]+", "", cell)
-    return int(digits) if digits.isdigit() else None
 
 
 # -- the report ----------------------------------------------------------------------------
@@ -364,7 +334,7 @@ def send_outbox(root: Path) -> list[Path]:
 def check_files(paths: list[Path], rates: Path) -> dict[str, list[Problem]]:
     """`validate`: every problem of every file, changing nothing."""
     standard, _ = load_standard(rates)
-    return {str(path): check_workbook(path, standard)[1] for path in paths}
+    return {str(path): problems for path, (_, problems) in zip(paths, check_workbooks(paths, standard))}
 
 
 def init_workspace(target: Path) -> Path:

@@ -9,7 +9,8 @@ and FX look-ups are joins over whole tables. Only the two rules that consume a r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import (ROUND_HALF_UP, Context, Decimal, DivisionByZero, Inexact, InvalidOperation,
+                     Overflow)
 from fractions import Fraction
 
 import numpy as np
@@ -30,13 +31,47 @@ CATEGORY_ORDER = {c: i for i, c in enumerate(CATEGORIES + ("INSURANCE",))}
 
 
 def exact(value: Decimal | Fraction | int) -> Fraction:
-    """Intermediate amounts are exact fractions: 1/60 of an hour or 7/30 of a fee is never rounded
-    before the line is (a rounded 1/60 can turn a tie such as 0.055 into 0.0549…)."""
+    """Intermediate amounts are exact: 1/60 of an hour or 7/30 of a fee is never rounded before
+    the line is (a rounded 1/60 can turn a tie such as 0.055 into 0.0549…). Fractions where a
+    division does not end; Decimals, much faster, wherever the result is exact (see `times`)."""
     return value if isinstance(value, Fraction) else Fraction(value)
+
+
+# Decimal arithmetic that refuses to round: an inexact result raises, and `times` falls back to Fractions.
+_EXACT = Context(prec=120, traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])
+_TO_CENTS = Context(prec=120, rounding=ROUND_HALF_UP)  # Decimal's ROUND_HALF_UP is half away from zero
+
+
+def times(*factors: Decimal | Fraction | int) -> Decimal | Fraction:
+    """The exact product: a Decimal when every factor is one, else a Fraction."""
+    if all(type(f) is Decimal for f in factors):
+        try:
+            result = factors[0]
+            for factor in factors[1:]:
+                result = _EXACT.multiply(result, factor)
+            return result
+        except (Inexact, InvalidOperation):
+            pass
+    result = Fraction(1)
+    for factor in factors:
+        result *= exact(factor)
+    return result
+
+
+def divided(value: Decimal | Fraction, divisor: int) -> Decimal | Fraction:
+    """value / divisor exactly: a Decimal when it ends (/ 100), a Fraction when not (/ 30)."""
+    if type(value) is Decimal:
+        try:
+            return _EXACT.divide(value, Decimal(divisor))
+        except (Inexact, InvalidOperation):
+            pass
+    return exact(value) / divisor
 
 
 def round_money(value: Decimal | Fraction) -> Decimal:
     """Half away from zero, to cents (SPEC 4: 2.345 → 2.35, -2.345 → -2.35)."""
+    if type(value) is Decimal:
+        return value.quantize(CENT, context=_TO_CENTS) + ZERO  # + ZERO: no "-0.00"
     cents = abs(exact(value)) * 100
     whole = int(cents)
     if cents - whole >= Fraction(1, 2):
@@ -129,7 +164,7 @@ def _convert(frame: pd.DataFrame, standard, issues: list[PricingIssue], sheet: s
         issues.append(PricingIssue(row.source_file, sheet, row.source_row, column,
                                    f"no FX rate for {row.currency} on {row.start_date:%Y-%m-%d} on the FX sheet"))
     frame = frame[~missing].copy()
-    frame["amount"] = [round_money(exact(a) * exact(fx)) for a, fx in zip(frame["amount_original"], frame["fx_rate"])]
+    frame["amount"] = [round_money(times(a, fx)) for a, fx in zip(frame["amount_original"], frame["fx_rate"])]
     return frame
 
 
@@ -232,7 +267,7 @@ def _apply_basis(lines: pd.DataFrame, reporting_currency: str, issues: list[Pric
                                    f"{column} is blank; {row.category}.{row['item']} is priced {row.basis}"
                                    + (f" per {row.unit}" if row.basis == "per_unit" else "")))
     lines = lines[~blank].copy()
-    lines["amount_original"] = [exact(q) * exact(r) for q, r in zip(lines["quantity"], lines["rate"])]
+    lines["amount_original"] = [times(q, r) for q, r in zip(lines["quantity"], lines["rate"])]
     return lines
 
 
@@ -283,7 +318,7 @@ def price_sla(customers: pd.DataFrame, inc: pd.DataFrame, standard, issues: list
                                    f"no FX rate for {row.currency} on {row.start_date:%Y-%m-%d} on the FX sheet"))
     rows = rows[~missing].copy()
     rows["rate_sheet"] = standard.sheet_names["SLA"]
-    rows["fee_reporting"] = [None if fx is None else round_money(exact(f) * exact(fx))
+    rows["fee_reporting"] = [None if fx is None else round_money(times(f, fx))
                              for f, fx in zip(rows["monthly_fee"], rows["fx_rate"])]
     return _sla_lines(rows), rows
 
@@ -311,14 +346,14 @@ def _sla_steps(rows: pd.DataFrame, sla: pd.DataFrame) -> pd.DataFrame:
 
 def _sla_lines(rows: pd.DataFrame) -> pd.DataFrame:
     base = rows.assign(category="CUSTOMER", basis="sla", quantity=rows["monthly_fee"], unit="monthly_fee")
-    credit = base.assign(item="sla_credit", rate=[exact(p) / 100 for p in rows["credit_percent"]],
+    credit = base.assign(item="sla_credit", rate=[divided(p, 100) for p in rows["credit_percent"]],
                          note=[f"{p}% of the monthly fee, outage {o} min" for p, o in zip(rows["credit_percent"], rows["outage"])])
-    extension = base.assign(item="service_extension", rate=[exact(d) / 30 for d in rows["extension_days"]],
+    extension = base.assign(item="service_extension", rate=[divided(d, 30) for d in rows["extension_days"]],
                             note=[f"{d} days of the monthly fee / 30" for d in rows["extension_days"]])
     lines = pd.concat([credit, extension], ignore_index=True)
-    lines["amount_original"] = [exact(q) * r for q, r in zip(lines["quantity"], lines["rate"])]
+    lines["amount_original"] = [times(q, r) for q, r in zip(lines["quantity"], lines["rate"])]
     lines = lines[lines["amount_original"] != 0].copy()
-    lines["amount"] = [round_money(a * exact(fx)) for a, fx in zip(lines["amount_original"], lines["fx_rate"])]
+    lines["amount"] = [round_money(times(a, fx)) for a, fx in zip(lines["amount_original"], lines["fx_rate"])]
     return lines.sort_values(["cust_pos", "item"], ascending=[True, False])
 
 
@@ -336,6 +371,9 @@ def sla_period_cap_adjustments(sla_lines: pd.DataFrame, customer_rows: pd.DataFr
                     .agg(credit=("amount", "sum"), source_file=("source_file", "first"),
                          source_sheet=("source_sheet", "first"), source_row=("source_row", "first"))
                     .reset_index())
+    totals = per_incident.groupby(["period", "customer_id"])["credit"].agg(lambda s: sum(s, ZERO))
+    over = totals[[total > fee_cap[key] for key, total in totals.items()]].index  # the few customers over their cap
+    per_incident = per_incident[pd.MultiIndex.from_frame(per_incident[["period", "customer_id"]]).isin(over)]
     adjustments = []
     for (period, customer), group in per_incident.groupby(["period", "customer_id"], sort=True):
         cap = fee_cap[(period, customer)]
@@ -359,9 +397,9 @@ def sla_period_cap_adjustments(sla_lines: pd.DataFrame, customer_rows: pd.DataFr
 def _customer_detail(rows: pd.DataFrame, caps: pd.DataFrame) -> pd.DataFrame:
     """One row per Customers row priced, for the report's Customers sheet."""
     detail = rows.copy()
-    detail["credit"] = [ZERO if fx is None else round_money(exact(f) * exact(p) / 100 * exact(fx))
+    detail["credit"] = [ZERO if fx is None else round_money(times(divided(times(f, p), 100), fx))
                         for f, p, fx in zip(detail["monthly_fee"], detail["credit_percent"], detail["fx_rate"])]
-    detail["extension"] = [ZERO if fx is None else round_money(exact(f) * exact(d) / 30 * exact(fx))
+    detail["extension"] = [ZERO if fx is None else round_money(times(divided(times(f, d), 30), fx))
                            for f, d, fx in zip(detail["monthly_fee"], detail["extension_days"], detail["fx_rate"])]
     given_back = caps.groupby(["incident_id", "customer_id"])["amount"].sum() if len(caps) else pd.Series(dtype=object)
     first_row = ~detail.duplicated(["incident_id", "customer_id"])
@@ -527,10 +565,11 @@ def order_lines(lines: pd.DataFrame, inc: pd.DataFrame) -> pd.DataFrame:
 
 def incident_totals(inc: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
     """Per incident: one column per category, gross, recovery (positive) and net = gross − recovery."""
-    sums = lines.groupby(["incident_id", "category"])["amount"].agg(lambda s: sum(s, ZERO))
+    sums = lines.groupby(["incident_id", "category"])["amount"].agg(lambda s: sum(s, ZERO)).unstack("category")
     totals = inc.copy()
     for category in CATEGORIES + ("INSURANCE",):
-        totals[category] = [sums.get((i, category), ZERO) for i in totals["incident_id"]]
+        by_incident = sums[category].dropna() if category in sums else pd.Series(dtype=object)
+        totals[category] = [by_incident.get(i, ZERO) for i in totals["incident_id"]]
     totals["gross"] = [sum(row, ZERO) for row in totals[list(CATEGORIES)].itertuples(index=False)]
     totals["recovery"] = [-v for v in totals["INSURANCE"]]
     totals["net"] = [g - r for g, r in zip(totals["gross"], totals["recovery"])]

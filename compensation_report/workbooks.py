@@ -50,16 +50,21 @@ def read_workbook(path: Path, sheets: frozenset[str] | None = None) -> RawWorkbo
     Hostile files cost one rejection, never the run: the archive's sizes are checked first, then the
     cells are read in a child process with a memory and a time limit. Raises UnreadableWorkbook with
     a plain explanation."""
-    _check_container(path)
+    check_container(path)
     try:
         return run_isolated(read_cells, path, sheets)
-    except ChildRaised as exc:
-        if exc.kind == UnreadableWorkbook.__name__:
-            raise UnreadableWorkbook(str(exc)) from None
-        raise UnreadableWorkbook(f"the file cannot be read as an Excel workbook ({exc}); {RESAVE}") from None
-    except ChildFailed as exc:
-        raise UnreadableWorkbook(f"the file cannot be read safely: {exc}. A workbook saved by Excel never "
-                                 f"needs that, so this one is damaged or built to exhaust the reader; {RESAVE}") from None
+    except (ChildRaised, ChildFailed) as exc:
+        raise UnreadableWorkbook(unreadable_message(exc)) from None
+
+
+def unreadable_message(exc: ChildRaised | ChildFailed) -> str:
+    """What to tell the submitter when reading in the child failed."""
+    if isinstance(exc, ChildFailed):
+        return (f"the file cannot be read safely: {exc}. A workbook saved by Excel never needs that, so this "
+                f"one is damaged or built to exhaust the reader; {RESAVE}")
+    if exc.kind == UnreadableWorkbook.__name__:
+        return str(exc)
+    return f"the file cannot be read as an Excel workbook ({exc.kind}: {exc}); {RESAVE}"
 
 
 def read_cells(path: Path, sheets: frozenset[str] | None) -> RawWorkbook:
@@ -106,7 +111,7 @@ def _fill_merged(rows: list[list[object]], merged: list, origin: tuple[int, int]
                     row[c] = value
 
 
-def _check_container(path: Path) -> None:
+def check_container(path: Path) -> None:
     """What the first bytes and the zip directory say, before any reader unpacks anything."""
     with path.open("rb") as handle:
         head = handle.read(8)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from builders import SMALL_RATES, sheet
 from compensation_report.cells import cell_name
-from compensation_report.pipeline import check_workbook
+from compensation_report.checking import check_workbook
 from compensation_report.schema import INCIDENT_WORKBOOK
 from compensation_report.standard import read_standard
 from compensation_report.workbooks import RawWorkbook

@@ -1,0 +1,140 @@
+"""`make bench`: our run against the raw I/O floor and a plain pandas peer, per workload.
+
+    python bench/run.py [--xl] [--only typical,large]
+
+Each measurement runs in a fresh process: wall time, CPU time (user + system, children
+included) and peak RSS (the largest process of the tree). Prints a table and writes
+bench/RESULTS.md with the machine, the versions and the date. Generated workspaces are kept in
+bench/.work/ (ignored by git) and rebuilt when the generator changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import textwrap
+from datetime import date
+from importlib.metadata import version
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from workload import WORKLOADS, Workload, make_workspace  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
+WORK = BENCH / ".work"
+MEASURE = textwrap.dedent("""
+    import json, resource, subprocess, sys, time
+    start = time.perf_counter()
+    done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(json.dumps({"status": done.returncode, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+                      "peak_mb": usage.ru_maxrss / 1024, "stdout": done.stdout, "stderr": done.stderr[-2000:]}))
+""")
+
+
+def measured(command: list[str]) -> dict:
+    result = json.loads(subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True,
+                                       text=True, check=True).stdout)
+    if result["status"] not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} failed:\n{result['stderr']}")
+    return result
+
+
+def template(workload: Workload) -> Path:
+    """The generated workspace, rebuilt only when the generator or the sample standard changed."""
+    stamp = hashlib.sha256((BENCH / "workload.py").read_bytes() + repr(workload).encode()
+                           + (BENCH.parent / "sample_inputs" / "rates" / "rates.xlsx").read_bytes()).hexdigest()
+    target = WORK / workload.name / "template"
+    if (target.parent / "stamp").is_file() and (target.parent / "stamp").read_text() == stamp:
+        return target
+    print(f"generating the {workload.name} workload …", flush=True)
+    make_workspace(workload, target)
+    (target.parent / "stamp").write_text(stamp)
+    return target
+
+
+def bench(workload: Workload) -> dict:
+    source = template(workload)
+    workspace = WORK / workload.name / "run"
+    shutil.rmtree(workspace, ignore_errors=True)
+    shutil.copytree(source, workspace)  # copy2 keeps the settled modification times
+    cli = [sys.executable, "-m", "compensation_report", "run", "-w", str(workspace), "--period", "2026-10",
+           "--no-email"]
+    print(f"{workload.name}: our run …", flush=True)
+    ours = measured(cli)
+    report = workspace / "reports" / "2026-10" / "compensation_report_2026-10.xlsx"
+    print(f"{workload.name}: floor …", flush=True)
+    floor = json.loads(measured([sys.executable, str(BENCH / "floor.py"), str(source / "inbox"), str(report)])["stdout"])
+    print(f"{workload.name}: peer …", flush=True)
+    peer_run = measured([sys.executable, str(BENCH / "peer.py"), str(source / "inbox"), str(WORK / workload.name / "peer.xlsx")])
+    peer = json.loads(peer_run["stdout"])
+    return {"workload": workload, "ours": ours, "floor": floor, "floor_s": floor["read_s"] + floor["write_s"],
+            "peer": peer, "peer_s": peer_run["wall_s"], "peer_mb": peer_run["peak_mb"]}
+
+
+def table(results: list[dict]) -> str:
+    head = ("| workload | workbooks | loss lines | ours wall s | ours CPU s | ours peak MB | floor s (read + write) "
+            "| cells read / written | peer s | ours / floor | peer / ours | ours µs per line |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in results:
+        w, ours = r["workload"], r["ours"]
+        lines.append(
+            f"| {w.name} | {w.workbooks:,} | {w.lines:,} | {ours['wall_s']:.1f} | {ours['cpu_s']:.1f} | "
+            f"{ours['peak_mb']:,.0f} | {r['floor_s']:.1f} ({r['floor']['read_s']:.1f} + {r['floor']['write_s']:.1f}) | "
+            f"{r['floor']['cells_read']:,} / {r['floor']['cells_written']:,} | {r['peer_s']:.1f} | "
+            f"{ours['wall_s'] / r['floor_s']:.2f} | {r['peer_s'] / ours['wall_s']:.2f} | "
+            f"{ours['wall_s'] / w.lines * 1e6:.0f} |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    packages = ", ".join(f"{name} {version(name)}" for name in
+                         ("pandas", "python-calamine", "XlsxWriter", "openpyxl", "compensation-report"))
+    return (f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB; {platform.system()} {platform.release()}; "
+            f"Python {platform.python_version()}; {packages}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--xl", action="store_true", help="also the xl workload (4 × large)")
+    parser.add_argument("--only", help="comma-separated workload names")
+    args = parser.parse_args()
+    names = args.only.split(",") if args.only else ["typical", "large"] + (["xl"] if args.xl else [])
+    results = [bench(WORKLOADS[name]) for name in names]
+    text = table(results)
+    print(text)
+    (BENCH / "RESULTS.md").write_text(RESULTS.format(date=date.today().isoformat(), machine=machine(), table=text,
+                                                     notes=(BENCH / "NOTES.md").read_text(encoding="utf-8")),
+                                      encoding="utf-8")
+    print(f"written to {BENCH / 'RESULTS.md'}")
+
+
+RESULTS = """# Benchmark results
+
+Written by `make bench` on {date}.
+Machine: {machine}.
+
+{table}
+
+- **ours**: `compensation-report run --no-email` end to end, as a subprocess (reading, checking, pricing,
+  ledger, report).
+- **floor**: python-calamine reading every sheet of the same input workbooks, plus XlsxWriter writing the
+  same cells in the same sheet shapes as our report (values only; loading them is not timed).
+- **peer**: pandas `read_excel` (openpyxl) of every workbook and `to_excel` (openpyxl) of one joined lines
+  sheet, with no pricing at all.
+
+{notes}
+"""
+
+if __name__ == "__main__":
+    main()

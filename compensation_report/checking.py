@@ -1,0 +1,105 @@
+"""Checking incident workbooks: read and type-check each in a child process (in parallel, one per
+core), then price-check all of them in one pass, so a month of hundreds of workbooks pays for the
+pricing machinery once.
+
+The result per file is (Submission, []) when it is good, or (Submission or None, problems).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from compensation_report.errors import Problem
+from compensation_report.isolation import ChildFailed, ChildRaised, map_isolated
+from compensation_report.pricing import price, unknown_names
+from compensation_report.schema import INCIDENT_WORKBOOK, sheet_names
+from compensation_report.standard import Standard
+from compensation_report.validate import Submission, read_submission
+from compensation_report.workbooks import UnreadableWorkbook, check_container, read_cells, unreadable_message
+
+Checked = tuple[Submission | None, list[Problem]]
+INCIDENT_SHEETS = sheet_names(INCIDENT_WORKBOOK)
+FRAMES = (("incidents", "Incidents"), ("losses", "Losses"), ("customers", "Customers"))
+
+
+def check_workbook(path: Path, standard: Standard) -> Checked:
+    (checked,) = check_workbooks([path], standard)
+    return checked
+
+
+def check_workbooks(paths: list[Path], standard: Standard) -> list[Checked]:
+    """Every problem of every workbook, in the order of `paths`."""
+    results: list[Checked | None] = [None] * len(paths)
+    readable = []
+    for index, path in enumerate(paths):
+        try:
+            check_container(path)
+            readable.append(index)
+        except UnreadableWorkbook as exc:
+            results[index] = (None, [Problem(path.name, message=str(exc))])
+    parsed = map_isolated(parse_workbook, [(paths[i],) for i in readable])
+    for index, outcome in zip(readable, parsed):
+        if isinstance(outcome, (ChildRaised, ChildFailed)):
+            outcome = (None, [Problem(paths[index].name, message=unreadable_message(outcome))])
+        results[index] = outcome
+    price_check([r for r in results if r[0] is not None], standard)
+    return results
+
+
+def parse_workbook(path: Path) -> Checked:
+    """Runs in the child: the cells of the known sheets, typed and cross-checked."""
+    return read_submission(read_cells(path, INCIDENT_SHEETS))
+
+
+def price_check(checked: list[Checked], standard: Standard) -> None:
+    """Price the rows that parsed cleanly, all workbooks at once, and add each workbook's pricing
+    problems to its list. Ids are made unique per workbook first: two workbooks of one run may
+    both hold incident INC-1."""
+    frames: dict[str, list[pd.DataFrame]] = {name: [] for name, _ in FRAMES}
+    left_out: dict[str, list[pd.DataFrame]] = {"losses": [], "customers": []}
+    for key, (submission, problems) in enumerate(checked):
+        clean = _clean_rows(submission, problems)
+        good_ids = set(clean["incidents"]["incident_id"])
+        for name, _ in FRAMES:
+            frames[name].append(_keyed(clean[name], key))
+        # Rows left out by their own or their incident's problems still have their item and tier checked.
+        for name in left_out:
+            left_out[name].append(_keyed(_left_out(getattr(submission, name), clean[name], good_ids), key))
+    if not checked:
+        return
+    whole = {name: pd.concat(parts, ignore_index=True) for name, parts in frames.items()}
+    issues = price(whole["incidents"], whole["losses"], whole["customers"], standard).issues
+    issues += unknown_names(standard, pd.concat(left_out["losses"], ignore_index=True),
+                            pd.concat(left_out["customers"], ignore_index=True))
+    for issue in issues:
+        submission, problems = checked[int(issue.source_file)]
+        problems.append(submission.problem(issue.sheet, issue.column, issue.source_row, issue.message))
+
+
+def _clean_rows(submission: Submission, problems: list[Problem]) -> dict[str, pd.DataFrame]:
+    bad_rows = {(p.sheet, _row_of(p.cell)) for p in problems}
+    return {name: _without_rows(getattr(submission, name), submission.sheets[sheet].name, bad_rows)
+            for name, sheet in FRAMES}
+
+
+def _keyed(frame: pd.DataFrame, key: int) -> pd.DataFrame:
+    """The workbook's number as its source_file and in its incident ids, for the joint pricing."""
+    return frame.assign(source_file=str(key), incident_id=f"{key}\x1f" + frame["incident_id"].astype(str))
+
+
+def _left_out(every: pd.DataFrame, clean: pd.DataFrame, good_ids: set) -> pd.DataFrame:
+    priced_rows = set(clean.loc[clean["incident_id"].isin(good_ids), "source_row"])
+    return every[~every["source_row"].isin(priced_rows)]
+
+
+def _without_rows(frame: pd.DataFrame, sheet_name: str, bad_rows: set[tuple[str, int | None]]) -> pd.DataFrame:
+    keep = [(sheet_name, row) not in bad_rows for row in frame["source_row"]]
+    return frame[pd.Series(keep, index=frame.index, dtype=bool)]
+
+
+def _row_of(cell: str) -> int | None:
+    digits = re.sub(r"^[A-Z]+", "", cell)
+    return int(digits) if digits.isdigit() else None
