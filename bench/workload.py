@@ -128,7 +128,7 @@ def make_workspace(workload: Workload, target: Path, seed: int = 2026) -> Path:
         incidents = [_incident(rng, book, n) for n in range(len(ids))]
         losses = [_loss(rng, ids[i % len(ids)]) for i in range(_split(workload.lines, workload.workbooks, book))]
         customers = []
-        for i in range(_split(workload.customers, workload.workbooks, book)):
+        for _ in range(_split(workload.customers, workload.workbooks, book)):
             customer_number += 1
             customers.append(_customer(rng, rng.choice(ids), customer_number))
         path = target / "inbox" / f"unit{book:03d}_2026-10.xlsx"

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
 from compensation_report.errors import Problem
 from compensation_report.isolation import ChildFailed, ChildRaised, map_isolated
-from compensation_report.pricing import price, unknown_names
+from compensation_report.pricing import pricing_issues, unknown_names
 from compensation_report.schema import INCIDENT_WORKBOOK, sheet_names
 from compensation_report.standard import Standard
 from compensation_report.validate import Submission, read_submission
 from compensation_report.workbooks import UnreadableWorkbook, check_container, read_cells, unreadable_message
 
 Checked = tuple[Submission | None, list[Problem]]
+Progress = Callable[[str, int, int], None]  # (what, done, total), for a display on a terminal
 INCIDENT_SHEETS = sheet_names(INCIDENT_WORKBOOK)
+CHUNK = 8  # workbooks per reader child
 FRAMES = (("incidents", "Incidents"), ("losses", "Losses"), ("customers", "Customers"))
 
 
@@ -30,7 +33,7 @@ def check_workbook(path: Path, standard: Standard) -> Checked:
     return checked
 
 
-def check_workbooks(paths: list[Path], standard: Standard) -> list[Checked]:
+def check_workbooks(paths: list[Path], standard: Standard, progress: Progress | None = None) -> list[Checked]:
     """Every problem of every workbook, in the order of `paths`."""
     results: list[Checked | None] = [None] * len(paths)
     readable = []
@@ -40,8 +43,7 @@ def check_workbooks(paths: list[Path], standard: Standard) -> list[Checked]:
             readable.append(index)
         except UnreadableWorkbook as exc:
             results[index] = (None, [Problem(path.name, message=str(exc))])
-    parsed = map_isolated(parse_workbook, [(paths[i],) for i in readable])
-    for index, outcome in zip(readable, parsed):
+    for index, outcome in zip(readable, parse_isolated([paths[i] for i in readable], progress)):
         if isinstance(outcome, (ChildRaised, ChildFailed)):
             outcome = (None, [Problem(paths[index].name, message=unreadable_message(outcome))])
         results[index] = outcome
@@ -49,8 +51,36 @@ def check_workbooks(paths: list[Path], standard: Standard) -> list[Checked]:
     return results
 
 
+def parse_isolated(paths: list[Path], progress: Progress | None = None) -> list[Checked | ChildRaised | ChildFailed]:
+    """parse_workbook for each path, in child processes, CHUNK workbooks to a child (a fork per
+    small workbook costs more than reading it). A child that dies takes its chunk with it; those
+    workbooks are read again one to a child, so only the culprit fails."""
+    chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
+    report = (lambda done: progress("workbooks read", min(done * CHUNK, len(paths)), len(paths))) if progress else None
+    results: list[Checked | ChildRaised | ChildFailed] = []
+    for chunk, outcome in zip(chunks, map_isolated(parse_workbooks, [(chunk,) for chunk in chunks], on_done=report)):
+        if isinstance(outcome, ChildFailed):
+            results += map_isolated(parse_workbook, [(path,) for path in chunk])
+        elif isinstance(outcome, ChildRaised):  # a bug of ours, not the file's: every file of the chunk says so
+            results += [outcome] * len(chunk)
+        else:
+            results += [ChildRaised(*item[1:]) if item[0] == "raised" else item[1] for item in outcome]
+    return results
+
+
+def parse_workbooks(paths: list[Path]) -> list[tuple]:
+    """Runs in a child: ("ok", checked) or ("raised", exception type, message) per workbook."""
+    outcomes = []
+    for path in paths:
+        try:
+            outcomes.append(("ok", parse_workbook(path)))
+        except Exception as exc:  # one unreadable workbook must not cost the others of its chunk
+            outcomes.append(("raised", type(exc).__name__, str(exc)))
+    return outcomes
+
+
 def parse_workbook(path: Path) -> Checked:
-    """Runs in the child: the cells of the known sheets, typed and cross-checked."""
+    """Runs in a child: the cells of the known sheets, typed and cross-checked."""
     return read_submission(read_cells(path, INCIDENT_SHEETS))
 
 
@@ -71,7 +101,7 @@ def price_check(checked: list[Checked], standard: Standard) -> None:
     if not checked:
         return
     whole = {name: pd.concat(parts, ignore_index=True) for name, parts in frames.items()}
-    issues = price(whole["incidents"], whole["losses"], whole["customers"], standard).issues
+    issues = pricing_issues(whole["incidents"], whole["losses"], whole["customers"], standard)
     issues += unknown_names(standard, pd.concat(left_out["losses"], ignore_index=True),
                             pd.concat(left_out["customers"], ignore_index=True))
     for issue in issues:

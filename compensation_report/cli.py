@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import click
 
@@ -63,8 +65,9 @@ def init(directory: Path) -> None:
               help="Rebuild the report from the submissions received by that day; the inbox is left alone.")
 def run(workspace: Path, period: str | None, locale: str | None, no_email: bool, as_of) -> None:
     """Ingest the inbox, price every incident and write (and email) the report."""
-    result = pipeline.run_period(workspace, period, locale, send_email=not no_email,
-                                 as_of=as_of.date() if as_of else None)
+    with progress_display() as progress:
+        result = pipeline.run_period(workspace, period, locale, send_email=not no_email,
+                                     as_of=as_of.date() if as_of else None, progress=progress)
     verbose = click.get_current_context().find_root().params.get("verbose")
     if result.interrupted_run:
         click.echo(f"Note: the run of process {result.interrupted_run} stopped without finishing; "
@@ -87,6 +90,29 @@ def run(workspace: Path, period: str | None, locale: str | None, no_email: bool,
     if result.email_error:
         sys.exit(result.email_error.exit_status)
     sys.exit(1 if result.rejected else 0)
+
+
+@contextmanager
+def progress_display() -> Iterator[pipeline.Progress | None]:
+    """Bars for workbooks read, lines priced and sheets written, on a terminal only: a scheduled
+    run's log stays plain."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bars = Progress(TextColumn("{task.description:<15}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=Console(stderr=True), transient=True)
+    tasks: dict[str, int] = {}
+
+    def show(what: str, done: int, total: int) -> None:
+        if what not in tasks:
+            tasks[what] = bars.add_task(what, total=total)
+        bars.update(tasks[what], completed=done, total=total)
+
+    with bars:
+        yield show
 
 
 def _outcome_line(outcome: pipeline.FileOutcome) -> str:

@@ -42,10 +42,12 @@ def run_isolated(function: Callable[..., Any], *args: Any, memory: int = MEMORY_
 
 
 def map_isolated(function: Callable[..., Any], arguments: list[tuple], workers: int | None = None,
-                 memory: int = MEMORY_BUDGET, seconds: float = TIME_LIMIT) -> list[Any]:
+                 memory: int = MEMORY_BUDGET, seconds: float = TIME_LIMIT,
+                 on_done: Callable[[int], None] | None = None) -> list[Any]:
     """function(*args) for each args, each in a child process of its own, `workers` at a time
     (default: one per core). Returns, in order, each result or the ChildRaised / ChildFailed
-    exception that it ended with; one failing child never stops the others."""
+    exception that it ended with; one failing child never stops the others. `on_done(count)`
+    hears how many have finished."""
     workers = workers or os.cpu_count() or 1
     context = _context()
     results: list[Any] = [None] * len(arguments)
@@ -60,6 +62,8 @@ def map_isolated(function: Callable[..., Any], arguments: list[tuple], workers: 
             for job in [job for job in running if job.finished()]:
                 results[job.index] = _collect(job, memory)
                 running.remove(job)
+                if on_done:
+                    on_done(len(arguments) - len(waiting) - len(running))
     finally:
         for job in running:
             job.stop()

@@ -11,8 +11,6 @@ from email.parser import BytesParser
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
 from compensation_report.errors import DeliveryError
 from compensation_report.resources import data_path
 from compensation_report.workspace import EmailConfig, SmtpConfig, free_name
@@ -37,7 +35,9 @@ def render_report_email(config: EmailConfig, context: dict, attachment: Path, se
     return message
 
 
-def _environment(override: Path | None) -> Environment:
+def _environment(override: Path | None):
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape  # only a run that mails
+
     folders = [str(override)] if override else []
     folders.append(str(data_path("templates")))
     return Environment(loader=FileSystemLoader(folders), undefined=StrictUndefined,

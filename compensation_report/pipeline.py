@@ -20,7 +20,7 @@ from typing import Iterator
 import pandas as pd
 
 from compensation_report import __version__, mail
-from compensation_report.checking import Checked, check_workbook, check_workbooks
+from compensation_report.checking import Checked, Progress, check_workbook, check_workbooks
 from compensation_report.errors import ConfigError, DeliveryError, Problem
 from compensation_report.ledger import Ledger
 from compensation_report.pricing import ZERO, Priced, price
@@ -81,10 +81,11 @@ class RunResult:
 
 
 def run_period(root: Path, period: str | None = None, locale: str | None = None, send_email: bool = True,
-               as_of: date | None = None) -> RunResult:
+               as_of: date | None = None, progress: Progress | None = None) -> RunResult:
     """The monthly batch (SPEC 1). Raises ConfigError / BusyError before changing anything.
     With `as_of`, the inbox is left alone and the report is rebuilt from the submissions received
-    by the end of that day, under its own name; no email."""
+    by the end of that day, under its own name; no email. `progress`, when given, hears of
+    workbooks read, lines priced and sheets written."""
     config = load_config(root)
     period = period or previous_month(date.today())
     check_period(period)
@@ -101,10 +102,11 @@ def run_period(root: Path, period: str | None = None, locale: str | None = None,
             run_id = ledger.start_run(period, datetime.now(), rates_sha)
             inbox = [] if as_of else discover_inbox(config.folder("inbox"), config.settle_seconds, time.time())
             arrivals = [(path, sha256_of(path)) for path in inbox]
-            checks = check_new(arrivals, standard, ledger)
+            checks = check_new(arrivals, standard, ledger, progress)
             outcomes = [log_outcome(ingest(path, sha, standard, ledger, config, run_id, checks.get(path)))
                         for path, sha in arrivals]
-            result = build_period_report(config, ledger, standard, rates_sha, period, locale, outcomes, as_of)
+            result = build_period_report(config, ledger, standard, rates_sha, period, locale, outcomes, as_of,
+                                         progress)
             result.log, result.interrupted_run = log_path, lock.taken_over
             log.info("period %s: %d incidents, gross %s, recovery %s, net %s %s; report %s", period,
                      result.incident_count, result.gross, result.recovery, result.net, result.currency, result.report)
@@ -164,14 +166,15 @@ def load_standard(path: Path) -> tuple[Standard, str]:
     return read_standard(book), sha256_of(path)
 
 
-def check_new(arrivals: list[tuple[Path, str]], standard: Standard, ledger: Ledger) -> dict[Path, Checked]:
+def check_new(arrivals: list[tuple[Path, str]], standard: Standard, ledger: Ledger,
+              progress: Progress | None = None) -> dict[Path, Checked]:
     """Check, in one batch, the first file of each content the ledger has never seen."""
     first_of: dict[str, Path] = {}
     for path, sha in arrivals:
         if sha not in first_of and not ledger.recorded_with_sha(sha):
             first_of[sha] = path
     paths = list(first_of.values())
-    return dict(zip(paths, check_workbooks(paths, standard)))
+    return dict(zip(paths, check_workbooks(paths, standard, progress)))
 
 
 def ingest(path: Path, sha: str, standard: Standard, ledger: Ledger, config: Config, run_id: int,
@@ -241,10 +244,13 @@ def errors_text(problems: list[Problem]) -> str:
 
 
 def build_period_report(config: Config, ledger: Ledger, standard: Standard, rates_sha: str, period: str,
-                        locale: str, outcomes: list[FileOutcome], as_of: date | None = None) -> RunResult:
+                        locale: str, outcomes: list[FileOutcome], as_of: date | None = None,
+                        progress: Progress | None = None) -> RunResult:
     received_before = datetime.combine(as_of + timedelta(days=1), datetime.min.time()) if as_of else None
     incidents, losses, customers = ledger.current_incidents(received_before)
     priced = price(incidents, losses, customers, standard)
+    if progress:
+        progress("lines priced", len(priced.lines), len(priced.lines))
     in_period = priced.incidents[priced.incidents["period"] == period]
     warnings = run_warnings(outcomes, priced, period)
     data = ReportInput(
@@ -254,7 +260,8 @@ def build_period_report(config: Config, ledger: Ledger, standard: Standard, rate
     )
     suffix = f"_as_of_{as_of.isoformat()}" if as_of else ""
     path = config.folder("reports") / period / f"compensation_report_{period}{suffix}.xlsx"
-    write_report(build_report(data), path, data.generated_at)
+    write_report(build_report(data), path, data.generated_at,
+                 (lambda done, total: progress("sheets written", done, total)) if progress else None)
     gross, recovery = sum(in_period["gross"], ZERO), sum(in_period["recovery"], ZERO)
     return RunResult(period, standard.reporting_currency, path, outcomes, len(in_period), gross, recovery,
                      gross - recovery, warnings, largest=largest_incidents(in_period))

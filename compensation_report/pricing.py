@@ -107,16 +107,34 @@ def price(incidents: pd.DataFrame, losses: pd.DataFrame, customers: pd.DataFrame
     """Price every incident given (all periods: limits need them). Rules 1–7 of SPEC 4."""
     issues: list[PricingIssue] = []
     inc = incident_context(incidents, standard.reporting_currency)
-    loss_lines = price_losses(losses, inc, standard, issues)
+    loss_lines, sla_lines, customer_rows, fine_lines = _priced_rows(inc, losses, customers, standard, issues)
     cap_lines = item_cap_adjustments(loss_lines, standard.reporting_currency)
-    sla_lines, customer_rows = price_sla(customers, inc, standard, issues)
     sla_caps = sla_period_cap_adjustments(sla_lines, customer_rows, standard.reporting_currency)
-    fine_lines = price_fines(inc, standard, issues)
     gross_lines = _concat([loss_lines, cap_lines, sla_lines, sla_caps, fine_lines])
     recovery_lines, insurance = price_insurance(gross_lines, inc, standard, issues)
     lines = order_lines(_concat([gross_lines, recovery_lines]), inc)
     totals = incident_totals(inc, lines)
     return Priced(lines, totals, _customer_detail(customer_rows, sla_caps), insurance, issues)
+
+
+def pricing_issues(incidents: pd.DataFrame, losses: pd.DataFrame, customers: pd.DataFrame,
+                   standard) -> list[PricingIssue]:
+    """What `price` would find unpriceable, skipping the steps that cannot find anything (caps,
+    totals, ordering): the check of new workbooks before they reach the ledger. Caps never add
+    or remove an incident's claim on a policy, so the insurance look-ups see the same pairs."""
+    issues: list[PricingIssue] = []
+    inc = incident_context(incidents, standard.reporting_currency)
+    loss_lines, sla_lines, _, fine_lines = _priced_rows(inc, losses, customers, standard, issues)
+    price_insurance(_concat([loss_lines, sla_lines, fine_lines]), inc, standard, issues)
+    return issues
+
+
+def _priced_rows(inc: pd.DataFrame, losses: pd.DataFrame, customers: pd.DataFrame, standard,
+                 issues: list[PricingIssue]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Rules 1, 3 and 4 row by row: loss lines, SLA lines (with the customer rows), fine lines."""
+    loss_lines = price_losses(losses, inc, standard, issues)
+    sla_lines, customer_rows = price_sla(customers, inc, standard, issues)
+    return loss_lines, sla_lines, customer_rows, price_fines(inc, standard, issues)
 
 
 def incident_context(incidents: pd.DataFrame, reporting_currency: str) -> pd.DataFrame:

@@ -39,6 +39,7 @@ INSURANCE_COLUMNS = ["policy_id", "insurer", "policy_currency", "incidents", "el
                      "recovered", "aggregate_limit", "aggregate_used", "aggregate_left"]
 TREND_COLUMNS = ["period", "incidents", "gross", "recovery", "net"]
 TOP_INCIDENTS = 10
+EXCEL_ROWS = 1_048_576  # rows in a worksheet
 
 
 @dataclass(frozen=True)
@@ -128,8 +129,8 @@ def build_report(data: ReportInput) -> list[SheetTable]:
         summary_table(incidents, incidents_sheet, data, names["summary"]),
         standard_table(data, names["standard"]),
         incidents_sheet,
-        lines_table(data, set(incidents["incident_id"]), names["lines"]),
-        customers_table(data, set(incidents["incident_id"]), names["customers"]),
+        *lines_tables(data, set(incidents["incident_id"]), names["lines"]),
+        *customers_tables(data, set(incidents["incident_id"]), names["customers"]),
         business_units_table(incidents, data, names["business_units"]),
         insurance_table(data, names["insurance"]),
         trend_table(data, names["trend"]),
@@ -246,18 +247,27 @@ def incidents_table(incidents: pd.DataFrame, data: ReportInput, name: str) -> Sh
 # -- Lines and Customers -----------------------------------------------------------------
 
 
-def lines_table(data: ReportInput, incident_ids: set[str], name: str) -> SheetTable:
+def lines_tables(data: ReportInput, incident_ids: set[str], name: str) -> list[SheetTable]:
     lines = data.priced.lines[data.priced.lines["incident_id"].isin(incident_ids)]
     rows = [list(r) for r in lines[REPORT_LINE_COLUMNS].itertuples(index=False)]
-    return simple_table("lines", name, REPORT_LINE_COLUMNS, rows, data.locale)
+    return continued_tables("lines", name, REPORT_LINE_COLUMNS, rows, data.locale)
 
 
-def customers_table(data: ReportInput, incident_ids: set[str], name: str) -> SheetTable:
+def customers_tables(data: ReportInput, incident_ids: set[str], name: str) -> list[SheetTable]:
     detail = data.priced.customers
     detail = detail[detail["incident_id"].isin(incident_ids)].drop(columns="outage_minutes") \
         .rename(columns={"outage": "outage_minutes"})
-    rows = [[row[c] for c in CUSTOMER_COLUMNS] for _, row in detail.iterrows()]
-    return simple_table("customers", name, CUSTOMER_COLUMNS, rows, data.locale)
+    rows = [list(r) for r in detail[CUSTOMER_COLUMNS].itertuples(index=False)]
+    return continued_tables("customers", name, CUSTOMER_COLUMNS, rows, data.locale)
+
+
+def continued_tables(key: str, name: str, columns: list[str], rows: list[list[object]],
+                     locale: str) -> list[SheetTable]:
+    """A table longer than a worksheet continues on "<name> (2)", "<name> (3)", … each with its header."""
+    per_sheet = EXCEL_ROWS - 1
+    chunks = [rows[i:i + per_sheet] for i in range(0, len(rows), per_sheet)] or [[]]
+    return [simple_table(key, name if n == 0 else f"{name} ({n + 1})", columns, chunk, locale)
+            for n, chunk in enumerate(chunks)]
 
 
 # -- Business Units ----------------------------------------------------------------------

@@ -10,10 +10,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import openpyxl
 import python_calamine
-from openpyxl.comments import Comment
-from openpyxl.styles import PatternFill
 
 from compensation_report.errors import Problem
 from compensation_report.isolation import ChildFailed, ChildRaised, run_isolated
@@ -150,6 +147,10 @@ def write_annotated_copy(source: Path, problems: list[Problem], target: Path) ->
 
 
 def annotate(source: Path, problems: list[Problem], target: Path) -> Path:
+    import openpyxl  # here, not at the top: only a rejected workbook needs it
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
+
     book = openpyxl.load_workbook(source, keep_vba=source.suffix.lower() == ".xlsm")
     red = PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE")
     by_cell: dict[tuple[str, str], list[str]] = {}

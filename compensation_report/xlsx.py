@@ -8,6 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 import xlsxwriter
@@ -24,7 +25,8 @@ NUMBER_FORMATS = {
 }
 
 
-def write_report(sheets: list[SheetTable], path: Path, created: datetime) -> Path:
+def write_report(sheets: list[SheetTable], path: Path, created: datetime,
+                 on_sheet: Callable[[int, int], None] | None = None) -> Path:
     """Write atomically: a reader never sees a half-written report."""
     path.parent.mkdir(parents=True, exist_ok=True)
     for leftover in path.parent.glob(f".{path.stem}.*.xlsx.tmp"):  # our own, from a run that was killed
@@ -32,7 +34,7 @@ def write_report(sheets: list[SheetTable], path: Path, created: datetime) -> Pat
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsx.tmp", dir=path.parent)
     os.close(fd)
     try:
-        _write(sheets, Path(tmp_name), created)
+        _write(sheets, Path(tmp_name), created, on_sheet)
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)  # our own temp file, never a user's
@@ -40,13 +42,15 @@ def write_report(sheets: list[SheetTable], path: Path, created: datetime) -> Pat
     return path
 
 
-def _write(sheets: list[SheetTable], path: Path, created: datetime) -> None:
+def _write(sheets: list[SheetTable], path: Path, created: datetime, on_sheet=None) -> None:
     book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
     book.set_properties({"title": "Compensation report", "created": created})
     formats = {kind: book.add_format({"num_format": fmt} if fmt else {}) for kind, fmt in NUMBER_FORMATS.items()}
     header = book.add_format({"bold": True, "bottom": 1, "bg_color": "#DDEBF7"})
     title = book.add_format({"bold": True, "font_size": 12})
-    for sheet in sheets:
+    for done, sheet in enumerate(sheets):
+        if on_sheet:
+            on_sheet(done, len(sheets) + 1)  # the last step is packing the file
         ws = book.add_worksheet(sheet.name)
         for block in sheet.blocks:
             _write_block(ws, block, formats, header, title)
@@ -54,6 +58,8 @@ def _write(sheets: list[SheetTable], path: Path, created: datetime) -> None:
             ws.freeze_panes(sheet.freeze_row, 0)
         for chart in sheet.charts:
             _insert_chart(book, ws, chart)
+    if on_sheet:
+        on_sheet(len(sheets), len(sheets) + 1)
     book.close()
 
 

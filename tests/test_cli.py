@@ -219,3 +219,20 @@ def test_input_text_that_looks_like_a_formula_is_written_as_text(ws):
     assert [(x.value, x.data_type) for x in (a, b, c)] == [
         ("=1+1", "s"), ('=HYPERLINK("http://x","y")', "s"), ("@SUM(A1)", "s")]
     assert book["Lines"]["S2"].value == "-2+3" and book["Lines"]["S2"].data_type == "s"
+
+
+def test_a_table_longer_than_a_worksheet_continues_on_numbered_sheets(ws, monkeypatch):
+    from compensation_report import tables
+
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
+    every_line = list(openpyxl.load_workbook(report_of(ws))["Lines"].iter_rows(values_only=True))
+    monkeypatch.setattr(tables, "EXCEL_ROWS", 4)  # a header and three lines per sheet
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
+    book = openpyxl.load_workbook(report_of(ws))
+    parts = [name for name in book.sheetnames if name.startswith("Lines")]
+    assert parts == ["Lines"] + [f"Lines ({n})" for n in range(2, len(parts) + 1)]
+    assert len(parts) == -(-(len(every_line) - 1) // 3)
+    continued = [book[name] for name in parts]
+    assert all(sheet.max_row <= 4 and sheet["A1"].value == every_line[0][0] for sheet in continued)
+    assert [row for sheet in continued for row in sheet.iter_rows(min_row=2, values_only=True)] == every_line[1:]
+    assert book.sheetnames[book.sheetnames.index(parts[-1]) + 1] == "Customers"

@@ -55,9 +55,9 @@ POINTS = [
     ("compensation_report.xlsx:_write", "after", 1),
     ("compensation_report.xlsx:os.replace", "before", 1),
     ("compensation_report.ledger:Ledger.finish_run", "before", 1),
-    # while a reader child works: reading payments.xlsx (the rates workbook is read first), annotating oct.xlsx
+    # while a reader child works: reading the inbox (the rates workbook is read first), annotating oct.xlsx
     ("compensation_report.isolation:_start", "after", 2),
-    ("compensation_report.isolation:_start", "after", 4),
+    ("compensation_report.isolation:_start", "after", 3),
 ]
 FILES = ["payments.xlsx", "oct.xlsx", "copy.xlsx"]
 
