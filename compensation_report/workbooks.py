@@ -61,7 +61,9 @@ def unreadable_message(exc: ChildRaised | ChildFailed) -> str:
                 f"one is damaged or built to exhaust the reader; {RESAVE}")
     if exc.kind == UnreadableWorkbook.__name__:
         return str(exc)
-    return f"the file cannot be read as an Excel workbook ({exc.kind}: {exc}); {RESAVE}"
+    # read_cells turns every reader error into UnreadableWorkbook: anything else is a bug of ours
+    return (f"the workbook could not be checked because of an internal error ({exc.kind}: {exc}); "
+            "please report it, with the workbook if you can")
 
 
 def read_cells(path: Path, sheets: frozenset[str] | None) -> RawWorkbook:
