@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= build/demo
 
-.PHONY: install demo test samples clean bench
+.PHONY: install demo test samples clean bench libreoffice
 
 install: $(VENV)/.installed
 
@@ -19,8 +19,16 @@ demo: install  ## a fresh workspace from sample_inputs/, then the monthly batch 
 	$(BIN)/compensation-report init $(DEMO)
 	$(BIN)/compensation-report run -w $(DEMO) --period 2026-10
 
-test: install
+test: install libreoffice
 	$(BIN)/python -m pytest -q
+
+# The recalculation test needs a real spreadsheet application: Debian's headless LibreOffice Calc.
+libreoffice:
+	@command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1 || { \
+		echo "Installing LibreOffice Calc (Debian package libreoffice-calc-nogui) for the recalculation test"; \
+		$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq \
+			--no-install-recommends libreoffice-calc-nogui >/dev/null; }
 
 samples: install  ## regenerate sample_inputs/ from tools/make_samples.py
 	$(BIN)/python tools/make_samples.py
