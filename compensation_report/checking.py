@@ -8,6 +8,7 @@ The result per file is (Submission, []) when it is good, or (Submission or None,
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -15,7 +16,7 @@ import pandas as pd
 
 from compensation_report.errors import Problem
 from compensation_report.isolation import ChildFailed, ChildRaised, map_isolated
-from compensation_report.pricing import pricing_issues, unknown_names
+from compensation_report.pricing import Priced, price, pricing_issues, unknown_names
 from compensation_report.schema import INCIDENT_WORKBOOK, sheet_names
 from compensation_report.standard import Standard
 from compensation_report.validate import Submission, read_submission
@@ -24,6 +25,8 @@ from compensation_report.workbooks import UnreadableWorkbook, check_container, r
 Checked = tuple[Submission | None, list[Problem]]
 Progress = Callable[[str, int, int], None]  # (what, done, total), for a display on a terminal
 INCIDENT_SHEETS = sheet_names(INCIDENT_WORKBOOK)
+KEY = "\x1f"  # starts a new workbook's stand-in source_file in the joint pricing; no file name can
+Frames = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]  # incidents, losses, customers
 CHUNK = 8  # workbooks per reader child
 FRAMES = (("incidents", "Incidents"), ("losses", "Losses"), ("customers", "Customers"))
 
@@ -35,6 +38,41 @@ def check_workbook(path: Path, standard: Standard) -> Checked:
 
 def check_workbooks(paths: list[Path], standard: Standard, progress: Progress | None = None) -> list[Checked]:
     """Every problem of every workbook, in the order of `paths`."""
+    results = read_and_parse(paths, progress)
+    price_check([r for r in results if r[0] is not None], standard)
+    return results
+
+
+def check_and_price(paths: list[Path], standard: Standard, stored: Frames,
+                    progress: Progress | None = None) -> tuple[list[Checked], Priced | None]:
+    """Check new workbooks and, in the same pass, price what the ledger will hold once they are
+    all accepted: the stored incidents, each replaced by its revision in a new workbook. That
+    pricing finds the new rows' problems and, when no workbook is rejected, is the month's
+    pricing too; when one is, it is None and the report is priced from the ledger afterwards."""
+    results = read_and_parse(paths, progress)
+    good = [k for k, (submission, problems) in enumerate(results) if submission is not None and not problems]
+    latest: dict[str, int] = {}  # incident_id → the last good workbook that holds it
+    for k in good:
+        latest.update(dict.fromkeys(results[k][0].incidents["incident_id"], k))
+    # Rejected workbooks, and incidents a later workbook of this run replaces, are checked on their own.
+    apart = [r for k, r in enumerate(results) if r[0] is not None and k not in good]
+    apart += [(_only(results[k][0], {i for i, last in latest.items() if last != k}), results[k][1]) for k in good]
+    price_check([(submission, problems) for submission, problems in apart if len(submission.incidents) or problems],
+                standard)
+    joint = {k: _only(results[k][0], {i for i, last in latest.items() if last == k}) for k in good}
+    priced = price(*_joint_frames(stored, joint, set(latest)), standard)
+    for issue in priced.issues:
+        if issue.source_file.startswith(KEY):
+            submission, problems = results[int(issue.source_file[1:])]
+            problems.append(submission.problem(issue.sheet, issue.column, issue.source_row, issue.message))
+    if any(results[k][1] for k in good):
+        return results, None
+    names = {f"{KEY}{k}": results[k][0].file for k in good}
+    return results, _renamed(priced, names)
+
+
+def read_and_parse(paths: list[Path], progress: Progress | None = None) -> list[Checked]:
+    """Every workbook's cells typed and cross-checked (no pricing); unreadable files as problems."""
     results: list[Checked | None] = [None] * len(paths)
     readable = []
     for index, path in enumerate(paths):
@@ -47,8 +85,39 @@ def check_workbooks(paths: list[Path], standard: Standard, progress: Progress | 
         if isinstance(outcome, (ChildRaised, ChildFailed)):
             outcome = (None, [Problem(paths[index].name, message=unreadable_message(outcome))])
         results[index] = outcome
-    price_check([r for r in results if r[0] is not None], standard)
     return results
+
+
+def _only(submission: Submission, ids: set[str]) -> Submission:
+    """The submission cut down to some of its incidents (same sheets, so cells are still named)."""
+    return replace(submission, **{name: _of(getattr(submission, name), ids) for name, _ in FRAMES})
+
+
+def _of(frame: pd.DataFrame, ids: set[str]) -> pd.DataFrame:
+    return frame[frame["incident_id"].isin(ids)]
+
+
+def _joint_frames(stored: Frames, joint: dict[int, Submission], replaced: set[str]) -> Frames:
+    """Stored incidents not replaced, then each new workbook's incidents, rows in the order the
+    ledger will give them back (grouped by incident), source_file standing for the workbook."""
+    parts: dict[str, list[pd.DataFrame]] = {name: [frame[~frame["incident_id"].isin(replaced)]]
+                                            for (name, _), frame in zip(FRAMES, stored)}
+    for k, submission in joint.items():
+        order = {incident_id: n for n, incident_id in enumerate(submission.incidents["incident_id"])}
+        for name, _ in FRAMES:
+            frame = getattr(submission, name).assign(source_file=f"{KEY}{k}")
+            position = frame["incident_id"].map(order)
+            parts[name].append(frame.iloc[position.argsort(kind="stable")])
+    return tuple(pd.concat(frames, ignore_index=True) for frames in parts.values())
+
+
+def _renamed(priced: Priced, names: dict[str, str]) -> Priced:
+    """source_file back from the workbook's key to its name, in every table that carries it."""
+    for name in ("lines", "incidents", "customers", "insurance"):
+        frame = getattr(priced, name)
+        if "source_file" in frame:
+            setattr(priced, name, frame.assign(source_file=frame["source_file"].map(lambda f: names.get(f, f))))
+    return priced
 
 
 def parse_isolated(paths: list[Path], progress: Progress | None = None) -> list[Checked | ChildRaised | ChildFailed]:

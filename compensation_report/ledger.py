@@ -138,6 +138,12 @@ class Ledger:
             " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         return revised
 
+    def latest_revisions(self) -> pd.DataFrame:
+        """submission_id and revision of the latest revision of every incident, by incident_id."""
+        rows = self.db.execute("SELECT incident_id, submission_id, revision FROM incident_revisions"
+                               " WHERE id IN (SELECT MAX(id) FROM incident_revisions GROUP BY incident_id)").fetchall()
+        return pd.DataFrame(rows, columns=["incident_id", "submission_id", "revision"]).set_index("incident_id")
+
     def current_incidents(self, received_before: datetime | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """The latest revision of every incident (of the submissions received before a time, if given):
         incidents (with revision, submission_id), losses, customers."""

@@ -20,7 +20,7 @@ from typing import Iterator
 import pandas as pd
 
 from compensation_report import __version__, mail
-from compensation_report.checking import Checked, Progress, check_workbook, check_workbooks
+from compensation_report.checking import Checked, Progress, check_and_price, check_workbook, check_workbooks
 from compensation_report.errors import ConfigError, DeliveryError, Problem
 from compensation_report.ledger import Ledger
 from compensation_report.pricing import ZERO, Priced, price
@@ -102,11 +102,11 @@ def run_period(root: Path, period: str | None = None, locale: str | None = None,
             run_id = ledger.start_run(period, datetime.now(), rates_sha)
             inbox = [] if as_of else discover_inbox(config.folder("inbox"), config.settle_seconds, time.time())
             arrivals = [(path, sha256_of(path)) for path in inbox]
-            checks = check_new(arrivals, standard, ledger, progress)
+            checks, priced = check_new(arrivals, standard, ledger, progress) if not as_of else ({}, None)
             outcomes = [log_outcome(ingest(path, sha, standard, ledger, config, run_id, checks.get(path)))
                         for path, sha in arrivals]
             result = build_period_report(config, ledger, standard, rates_sha, period, locale, outcomes, as_of,
-                                         progress)
+                                         progress, priced)
             result.log, result.interrupted_run = log_path, lock.taken_over
             log.info("period %s: %d incidents, gross %s, recovery %s, net %s %s; report %s", period,
                      result.incident_count, result.gross, result.recovery, result.net, result.currency, result.report)
@@ -167,14 +167,16 @@ def load_standard(path: Path) -> tuple[Standard, str]:
 
 
 def check_new(arrivals: list[tuple[Path, str]], standard: Standard, ledger: Ledger,
-              progress: Progress | None = None) -> dict[Path, Checked]:
-    """Check, in one batch, the first file of each content the ledger has never seen."""
+              progress: Progress | None = None) -> tuple[dict[Path, Checked], Priced | None]:
+    """Check, in one batch, the first file of each content the ledger has never seen, and price
+    the ledger as it will be once they are accepted (None if some are not)."""
     first_of: dict[str, Path] = {}
     for path, sha in arrivals:
         if sha not in first_of and not ledger.recorded_with_sha(sha):
             first_of[sha] = path
     paths = list(first_of.values())
-    return dict(zip(paths, check_workbooks(paths, standard, progress)))
+    checked, priced = check_and_price(paths, standard, ledger.current_incidents(), progress)
+    return dict(zip(paths, checked)), priced
 
 
 def ingest(path: Path, sha: str, standard: Standard, ledger: Ledger, config: Config, run_id: int,
@@ -245,10 +247,14 @@ def errors_text(problems: list[Problem]) -> str:
 
 def build_period_report(config: Config, ledger: Ledger, standard: Standard, rates_sha: str, period: str,
                         locale: str, outcomes: list[FileOutcome], as_of: date | None = None,
-                        progress: Progress | None = None) -> RunResult:
-    received_before = datetime.combine(as_of + timedelta(days=1), datetime.min.time()) if as_of else None
-    incidents, losses, customers = ledger.current_incidents(received_before)
-    priced = price(incidents, losses, customers, standard)
+                        progress: Progress | None = None, priced: Priced | None = None) -> RunResult:
+    """The report from every stored incident: priced here, or given (the check's joint pricing),
+    with each incident's submission and revision filled in from the ledger."""
+    if priced is None:
+        received_before = datetime.combine(as_of + timedelta(days=1), datetime.min.time()) if as_of else None
+        priced = price(*ledger.current_incidents(received_before), standard)
+    else:
+        priced.incidents = with_revisions(priced.incidents, ledger)
     if progress:
         progress("lines priced", len(priced.lines), len(priced.lines))
     in_period = priced.incidents[priced.incidents["period"] == period]
@@ -271,6 +277,12 @@ def largest_incidents(in_period: pd.DataFrame, count: int = 5) -> list[dict]:
     top = sorted(in_period.itertuples(), key=lambda r: (-r.net, r.incident_id))[:count]
     return [{"incident_id": r.incident_id, "title": " ".join(str(r.title).split()),  # one line, even in a header
              "business_unit": r.business_unit, "net": f"{r.net:,.2f}"} for r in top]
+
+
+def with_revisions(incidents: pd.DataFrame, ledger: Ledger) -> pd.DataFrame:
+    latest = ledger.latest_revisions()
+    return incidents.assign(submission_id=incidents["incident_id"].map(latest["submission_id"]),
+                            revision=incidents["incident_id"].map(latest["revision"]))
 
 
 def report_clock() -> datetime:

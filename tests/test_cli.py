@@ -236,3 +236,30 @@ def test_a_table_longer_than_a_worksheet_continues_on_numbered_sheets(ws, monkey
     assert all(sheet.max_row <= 4 and sheet["A1"].value == every_line[0][0] for sheet in continued)
     assert [row for sheet in continued for row in sheet.iter_rows(min_row=2, values_only=True)] == every_line[1:]
     assert book.sheetnames[book.sheetnames.index(parts[-1]) + 1] == "Customers"
+
+
+def test_the_joint_pricing_of_a_run_gives_the_report_the_ledger_gives(tmp_path, monkeypatch):
+    """A run prices the stored incidents and the new workbooks together; priced afterwards from
+    the ledger instead, the report is the same to the byte (revisions within a run and across runs)."""
+    from compensation_report import pipeline
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1790000000")
+    joint_check = pipeline.check_new
+    joint_used = []
+    monkeypatch.setattr(pipeline, "check_new", lambda *args: joint_used.append(joint_check(*args)) or joint_used[-1])
+    revision = {"Incidents": [incident("PAY-2610-01", "2026-10-02 09:00", 2)],
+                "Losses": [{"incident_id": "PAY-2610-01", "category": "REPAIR", "item": "incident_review"}]}
+    reports = {}
+    for way in ("joint", "ledger"):
+        if way == "ledger":
+            monkeypatch.setattr(pipeline, "check_new", lambda *args: (joint_check(*args)[0], None))
+        ws = tmp_path / way
+        assert invoke("init", ws).exit_code == 0
+        assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
+        first = report_of(ws).read_bytes()
+        write_workbook(ws / "inbox" / "revision.xlsx", revision)
+        os.utime(ws / "inbox" / "revision.xlsx", (time.time() - 60, time.time() - 60))
+        assert "revised PAY-2610-01" in invoke("run", "-w", ws, "--period", "2026-10", "--no-email").output
+        reports[way] = (first, report_of(ws).read_bytes())
+    assert [priced is not None for _, priced in joint_used] == [True, True]  # the joint runs used it
+    assert reports["joint"] == reports["ledger"]
