@@ -44,31 +44,46 @@ def check_workbooks(paths: list[Path], standard: Standard, progress: Progress | 
 
 
 def check_and_price(paths: list[Path], standard: Standard, stored: Frames,
-                    progress: Progress | None = None) -> tuple[list[Checked], Priced | None]:
-    """Check new workbooks and, in the same pass, price what the ledger will hold once they are
-    all accepted: the stored incidents, each replaced by its revision in a new workbook. That
-    pricing finds the new rows' problems and, when no workbook is rejected, is the month's
-    pricing too; when one is, it is None and the report is priced from the ledger afterwards."""
+                    progress: Progress | None = None) -> tuple[list[Checked], Priced]:
+    """Check new workbooks and, in the same pass, price what the ledger will hold afterwards: the
+    stored incidents, each replaced by its revision in an accepted new workbook. That pricing
+    finds the new rows' problems and is the month's pricing too.
+
+    A workbook with problems is left out and the rest priced again, until none has problems. The
+    SLA fee cap links workbooks (the last row of a customer's month sets it), so leaving one out
+    can show a problem in another; rarely, one is also rejected for a problem that only the other
+    caused, and says so in words."""
     results = read_and_parse(paths, progress)
     good = [k for k, (submission, problems) in enumerate(results) if submission is not None and not problems]
-    latest: dict[str, int] = {}  # incident_id → the last good workbook that holds it
-    for k in good:
-        latest.update(dict.fromkeys(results[k][0].incidents["incident_id"], k))
     # Rejected workbooks, and incidents a later workbook of this run replaces, are checked on their own.
+    holder = _latest_holders(results, good)
     apart = [r for k, r in enumerate(results) if r[0] is not None and k not in good]
-    apart += [(_only(results[k][0], {i for i, last in latest.items() if last != k}), results[k][1]) for k in good]
+    apart += [(_only(results[k][0], {i for i, last in holder.items() if last != k}), results[k][1]) for k in good]
     price_check([(submission, problems) for submission, problems in apart if len(submission.incidents) or problems],
                 standard)
-    joint = {k: _only(results[k][0], {i for i, last in latest.items() if last == k}) for k in good}
-    priced = price(*_joint_frames(stored, joint, set(latest)), standard)
-    for issue in priced.issues:
-        if issue.source_file.startswith(KEY):
-            submission, problems = results[int(issue.source_file[1:])]
-            problems.append(submission.problem(issue.sheet, issue.column, issue.source_row, issue.message))
-    if any(results[k][1] for k in good):
-        return results, None
-    names = {f"{KEY}{k}": results[k][0].file for k in good}
-    return results, _renamed(priced, names)
+    accepted = [k for k in good if not results[k][1]]
+    while True:
+        holder = _latest_holders(results, accepted)
+        joint = {k: _only(results[k][0], {i for i, last in holder.items() if last == k}) for k in accepted}
+        priced = price(*_joint_frames(stored, joint, set(holder)), standard)
+        rejected = set()
+        for issue in priced.issues:
+            if issue.source_file.startswith(KEY):
+                k = int(issue.source_file[len(KEY):])
+                submission, problems = results[k]
+                problems.append(submission.problem(issue.sheet, issue.column, issue.source_row, issue.message))
+                rejected.add(k)
+        if not rejected:
+            return results, _renamed(priced, {f"{KEY}{k}": results[k][0].file for k in accepted})
+        accepted = [k for k in accepted if k not in rejected]
+
+
+def _latest_holders(results: list[Checked], keys: list[int]) -> dict[str, int]:
+    """incident_id → the last of these workbooks that holds it (later revisions replace earlier)."""
+    holder: dict[str, int] = {}
+    for k in keys:
+        holder.update(dict.fromkeys(results[k][0].incidents["incident_id"], k))
+    return holder
 
 
 def read_and_parse(paths: list[Path], progress: Progress | None = None) -> list[Checked]:
@@ -143,6 +158,8 @@ def parse_workbooks(paths: list[Path]) -> list[tuple]:
     for path in paths:
         try:
             outcomes.append(("ok", parse_workbook(path)))
+        except MemoryError:  # the chunk fails whole; its workbooks are read again one to a child
+            raise
         except Exception as exc:  # one unreadable workbook must not cost the others of its chunk
             outcomes.append(("raised", type(exc).__name__, str(exc)))
     return outcomes
@@ -186,7 +203,10 @@ def _clean_rows(submission: Submission, problems: list[Problem]) -> dict[str, pd
 
 def _keyed(frame: pd.DataFrame, key: int) -> pd.DataFrame:
     """The workbook's number as its source_file and in its incident ids, for the joint pricing."""
-    return frame.assign(source_file=str(key), incident_id=f"{key}\x1f" + frame["incident_id"].astype(str))
+    keyed = frame.assign(source_file=str(key), incident_id=f"{key}\x1f" + frame["incident_id"].astype(str))
+    if "customer_id" in keyed:  # the SLA fee cap links a customer's rows: never across workbooks here
+        keyed["customer_id"] = f"{key}\x1f" + keyed["customer_id"].astype(str)
+    return keyed
 
 
 def _left_out(every: pd.DataFrame, clean: pd.DataFrame, good_ids: set) -> pd.DataFrame:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import sys
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -48,7 +50,7 @@ def map_isolated(function: Callable[..., Any], arguments: list[tuple], workers: 
     (default: one per core). Returns, in order, each result or the ChildRaised / ChildFailed
     exception that it ended with; one failing child never stops the others. `on_done(count)`
     hears how many have finished."""
-    workers = workers or os.cpu_count() or 1
+    workers = workers or _cores()
     context = _context()
     results: list[Any] = [None] * len(arguments)
     waiting = list(enumerate(arguments))[::-1]
@@ -130,10 +132,10 @@ def _outcome(message: tuple, memory: int) -> Any:
     if status == "timeout":
         raise ChildFailed(f"reading it takes longer than {rest[0]:,.0f} seconds")
     code = rest[0]
-    how = f"signal {-code}" if code is not None and code < 0 else f"exit status {code}"
-    # The Rust reader aborts (signal 6) when an allocation fails under the memory limit.
-    raise ChildFailed(f"the reader stopped ({how}), as it does when a sheet claims more than "
-                      f"{memory >> 20:,} MB of memory")
+    if code in (-signal.SIGABRT, -signal.SIGKILL):  # the Rust reader aborts when an allocation fails
+        raise ChildFailed(f"the reader stopped (signal {-code}), as it does when a sheet claims more than "
+                          f"{memory >> 20:,} MB of memory")
+    raise ChildFailed(f"the reader stopped unexpectedly (exit status {code})")
 
 
 def _child(send: Connection, function: Callable[..., Any], args: tuple, memory: int) -> None:
@@ -170,6 +172,15 @@ def _limit_memory(extra: int) -> None:
 
 
 def _context():
-    """fork where the platform has it: a child costs a few milliseconds and already holds the
-    readers; spawn elsewhere (Windows), where the caller's main module must be import-safe."""
-    return multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    """fork on Linux: a child costs a few milliseconds and already holds the readers; spawn
+    elsewhere (macOS, where fork is unsafe, and Windows), where the caller's main module must be
+    import-safe."""
+    return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+
+
+def _cores() -> int:
+    """The cores this process may use (its affinity, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1

@@ -167,9 +167,9 @@ def load_standard(path: Path) -> tuple[Standard, str]:
 
 
 def check_new(arrivals: list[tuple[Path, str]], standard: Standard, ledger: Ledger,
-              progress: Progress | None = None) -> tuple[dict[Path, Checked], Priced | None]:
+              progress: Progress | None = None) -> tuple[dict[Path, Checked], Priced]:
     """Check, in one batch, the first file of each content the ledger has never seen, and price
-    the ledger as it will be once they are accepted (None if some are not)."""
+    the ledger as it will be once the good ones are stored."""
     first_of: dict[str, Path] = {}
     for path, sha in arrivals:
         if sha not in first_of and not ledger.recorded_with_sha(sha):

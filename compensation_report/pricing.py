@@ -71,7 +71,10 @@ def divided(value: Decimal | Fraction, divisor: int) -> Decimal | Fraction:
 def round_money(value: Decimal | Fraction) -> Decimal:
     """Half away from zero, to cents (SPEC 4: 2.345 → 2.35, -2.345 → -2.35)."""
     if type(value) is Decimal:
-        return value.quantize(CENT, context=_TO_CENTS) + ZERO  # + ZERO: no "-0.00"
+        try:
+            return value.quantize(CENT, context=_TO_CENTS) + ZERO  # + ZERO: no "-0.00"
+        except InvalidOperation:  # beyond 120 digits: the exact path below
+            pass
     cents = abs(exact(value)) * 100
     whole = int(cents)
     if cents - whole >= Fraction(1, 2):

@@ -5,7 +5,7 @@ Pure: takes RawWorkbook values, returns DataFrames or a list of Problems. It nev
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -21,6 +21,7 @@ from compensation_report.values import PARSERS, BadValue, as_text, is_blank
 from compensation_report.workbooks import RawSheet, RawWorkbook
 
 DATETIME_KINDS = ("datetime", "date")
+NUMERIC_KINDS = ("number", "whole")
 
 
 @dataclass
@@ -67,6 +68,11 @@ def parse_sheets(book: RawWorkbook, specs: tuple[SheetSpec, ...]) -> tuple[dict[
     problems: list[Problem] = []
     for spec in specs:
         raw = find_sheet(book, spec)
+        twins = [s.name for s in book.sheets if s is not raw and normalize_name(s.name) in sheet_aliases(spec)]
+        if raw is not None and twins:
+            problems.append(Problem(book.file, raw.name, "", f'sheets {raw.name!r} and {twins[0]!r} both answer to '
+                                                             f'{_both_names(spec)}; keep one'))
+            continue
         if raw is None:
             if spec.required:
                 problems.append(Problem(book.file, spec.name, "", f"no sheet named {_both_names(spec)}"))
@@ -87,6 +93,7 @@ def parse_sheet(file: str, raw: RawSheet, spec: SheetSpec) -> tuple[ParsedSheet 
             return None, [Problem(file, raw.name, "", f"the sheet is empty; it needs a header row and {spec.name.lower()}")]
         return ParsedSheet(spec, raw.name, _empty_frame(spec)), []
     positions, problems = _match_header(file, raw, spec, header_at)
+    raw = _merged_filled(raw, spec, positions)
     if problems:  # the sheet cannot be used, but its cells can still be checked, all at once
         return None, problems + _parse_rows(file, raw, spec, positions, header_at)[1]
     records, problems = _parse_rows(file, raw, spec, positions, header_at)
@@ -96,6 +103,22 @@ def parse_sheet(file: str, raw: RawSheet, spec: SheetSpec) -> tuple[ParsedSheet 
         problems.append(Problem(file, raw.name, header_cell, f"the {spec.name} sheet has no rows under its header"))
     letters = {name: column_letter(raw.origin_col + j) for name, j in positions.items()}
     return ParsedSheet(spec, raw.name, frame, letters), problems
+
+
+def _merged_filled(raw: RawSheet, spec: SheetSpec, positions: dict[str, int]) -> RawSheet:
+    """A merged range shows one value over all its cells. Text (an incident_id merged down over its
+    loss lines) is given to every cell; a number is not, so it counts once, as in Excel's SUM, and
+    a line that needs its own quantity or amount says so."""
+    text_columns = {j for name, j in positions.items() if spec.column(name).kind not in NUMERIC_KINDS}
+    rows = None
+    for (top, left), (bottom, _right) in raw.merged:
+        if not (0 <= top < len(raw.rows) and left in text_columns):
+            continue
+        rows = rows or [list(row) for row in raw.rows]
+        for r in range(top + 1, min(bottom, len(rows) - 1) + 1):
+            if left < len(rows[r]) and is_blank(rows[r][left]):
+                rows[r][left] = rows[top][left]
+    return replace(raw, rows=rows) if rows else raw
 
 
 def find_header_row(rows: list[list[object]], spec: SheetSpec, look: int = 20) -> int | None:

@@ -17,6 +17,7 @@ from compensation_report.schema import BASES, CATEGORIES, CATEGORY_ZH, PARTIES, 
 
 _PLAIN_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _SERIAL_TEXT = re.compile(r"^\d{5}(\.\d+)?$")  # five digits: 1927 to 2173, never a bare year like 2026
+MAX_NUMBER = Decimal("1e15")  # beyond any real amount; keeps every product exact and every cell in Excel's 15 digits
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _CATEGORY_BY_ZH = {zh: code for code, zh in CATEGORY_ZH.items() if code in CATEGORIES}
 _DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
@@ -61,6 +62,8 @@ def as_decimal(raw: object) -> Decimal:
             raise BadValue("is not a number") from exc
     if value < 0:
         raise BadValue("is negative")
+    if value >= MAX_NUMBER:
+        raise BadValue("is too large (at most 999,999,999,999,999.99)")
     return value + Decimal(0)  # normalises -0 to 0
 
 

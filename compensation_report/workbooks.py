@@ -30,6 +30,7 @@ class RawSheet:
     origin_row: int = 0
     origin_col: int = 0
     hidden: bool = False
+    merged: tuple = ()  # ((top, left), (bottom, right)) of each merged range, relative to the origin
 
 
 @dataclass(frozen=True)
@@ -89,25 +90,10 @@ def read_cells(path: Path, sheets: frozenset[str] | None) -> RawWorkbook:
 def _read_sheet(book: python_calamine.CalamineWorkbook, meta: python_calamine.SheetMetadata) -> RawSheet:
     sheet = book.get_sheet_by_name(meta.name)
     start = sheet.start or (0, 0)
-    rows = sheet.to_python()
-    _fill_merged(rows, sheet.merged_cell_ranges or [], start)
-    return RawSheet(meta.name, rows, start[0], start[1],
-                    hidden=meta.visible != python_calamine.SheetVisibleEnum.Visible)
-
-
-def _fill_merged(rows: list[list[object]], merged: list, origin: tuple[int, int]) -> None:
-    """A merged range shows one value across all its cells; give each cell that value, so an
-    incident_id merged down over its loss lines counts on every line."""
-    for (top, left), (bottom, right) in merged:
-        top, bottom, left, right = top - origin[0], bottom - origin[0], left - origin[1], right - origin[1]
-        if not (0 <= top < len(rows) and 0 <= left < len(rows[top])):
-            continue
-        value = rows[top][left]
-        for r in range(top, min(bottom, len(rows) - 1) + 1):
-            row = rows[r]
-            for c in range(left, min(right, len(row) - 1) + 1):
-                if row[c] in ("", None):
-                    row[c] = value
+    merged = tuple(((top - start[0], left - start[1]), (bottom - start[0], right - start[1]))
+                   for (top, left), (bottom, right) in sheet.merged_cell_ranges or [])
+    return RawSheet(meta.name, sheet.to_python(), start[0], start[1],
+                    hidden=meta.visible != python_calamine.SheetVisibleEnum.Visible, merged=merged)
 
 
 def check_container(path: Path) -> None:
@@ -129,13 +115,26 @@ def check_container(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
+            if unpacked > MAX_UNPACKED:
+                raise UnreadableWorkbook(
+                    f"the workbook unpacks to {unpacked / 2**20:,.0f} MB, more than the {MAX_UNPACKED >> 20:,} MB "
+                    f"this tool reads (Excel's largest sheets stay well below); it is damaged or a zip bomb; "
+                    f"{RESAVE}")
+            _check_declared_sizes(archive)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise UnreadableWorkbook(f"the file cannot be read as an Excel workbook (a damaged or incomplete "
                                  f"zip archive: {exc}); {RESAVE}") from exc
-    if unpacked > MAX_UNPACKED:
-        raise UnreadableWorkbook(
-            f"the workbook unpacks to {unpacked / 2**20:,.0f} MB, more than the {MAX_UNPACKED >> 20:,} MB "
-            f"this tool reads (Excel's largest sheets stay well below); it is damaged or a zip bomb; {RESAVE}")
+
+
+def _check_declared_sizes(archive: zipfile.ZipFile) -> None:
+    """Unpack the XML parts once, in small pieces: zipfile stops at each part's declared size and
+    checks its CRC, so a part that lies about its size (to pass the check above) fails here, in
+    bounded memory, before the reader would unpack all of it."""
+    for info in archive.infolist():
+        if info.filename.startswith("xl/") and info.filename.endswith(".xml"):
+            with archive.open(info) as part:
+                while part.read(1 << 20):
+                    pass
 
 
 def write_annotated_copy(source: Path, problems: list[Problem], target: Path) -> Path | None:

@@ -5,6 +5,7 @@ Files a user dropped are moved, never deleted or overwritten: a name clash gets 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -151,7 +152,12 @@ class RunLock:
 
     def __enter__(self) -> "RunLock":
         fd = os.open(self.path, os.O_CREAT | os.O_RDWR)
-        if not _try_lock(fd):
+        try:
+            locked = _try_lock(fd)
+        except ConfigError:
+            os.close(fd)
+            raise
+        if not locked:
             holder = _read_holder(fd)
             os.close(fd)
             raise BusyError(f"another run (process {holder or 'unknown'}) is working in {self.path.parent}; "
@@ -185,8 +191,11 @@ def _try_lock(fd: int) -> bool:
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
         except OSError:
             return False
-    except OSError:
-        return False
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES):  # held by another process
+            return False
+        raise ConfigError(f"cannot lock the workspace ({exc.strerror}); a network share without file locks? "
+                          "Keep the workspace on a local disk or a share that supports locking") from exc
     return True
 
 

@@ -119,3 +119,30 @@ def padded_to(good: Path, target: Path, megabytes: int = 50) -> Path:
         b"</Types>", b'<Override PartName="/xl/worksheets/sheet9.xml" ContentType="application/'
         b'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>')
     return _write(target, parts, level=0)
+
+
+def lying_sizes(good: Path, target: Path, megabytes: int = 300) -> Path:
+    """The Losses sheet padded to `megabytes` of spaces, its declared size patched down to 1,000
+    bytes in both zip headers: a bomb that passes a check of the declared sizes."""
+    parts = _parts(good)
+    head, tail = parts[LOSSES].split(b"</sheetData>")
+    padded = head + b" " * (megabytes << 20) + b"</sheetData>" + tail
+    _write(target, {**parts, LOSSES: padded}, level=1)
+    data = target.read_bytes().replace(len(padded).to_bytes(4, "little"), (1000).to_bytes(4, "little"))
+    target.write_bytes(data)
+    return target
+
+
+def long_notes(good: Path, target: Path, megabytes: int = 50) -> Path:
+    """A valid workbook whose Losses sheet carries `megabytes` of text: loss lines with notes of
+    32,000 random characters (Excel's limit is 32,767), stored unpacked. Every byte is read."""
+    parts = _parts(good)
+    head, tail = parts[LOSSES].split(b"</sheetData>")
+    incident_id = re.search(rb'<c r="A2" t="s"><v>(\d+)</v>', parts[LOSSES])
+    rows = []
+    for r in range(3, 3 + megabytes * 1024 * 1024 // 32_100):
+        rows.append(b'<row r="%d"><c r="A%d" t="s"><v>%s</v></c><c r="B%d" t="inlineStr"><is><t>REPAIR</t></is></c>'
+                    b'<c r="C%d" t="inlineStr"><is><t>review</t></is></c><c r="D%d" t="inlineStr"><is><t>%s</t></is>'
+                    b'</c></row>' % (r, r, incident_id.group(1), r, r, r, os.urandom(16_000).hex().encode()))
+    head = head.replace(b"</row>", b'<c r="D1" t="inlineStr"><is><t>note</t></is></c></row>', 1)
+    return _write(target, {**parts, LOSSES: head + b"".join(rows) + b"</sheetData>" + tail}, level=0)

@@ -172,7 +172,7 @@ def run_measured(ws) -> dict:
 def test_hostile_workbooks_are_rejected_or_read_in_bounded_memory(ws):
     inbox = ws / "inbox"
     base = {name: one_incident(ws / f"{name}.base.xlsx", name) for name in
-            ("bomb", "laughs", "xxe", "far", "dimension", "rows", "big")}
+            ("bomb", "liar", "laughs", "xxe", "far", "dimension", "rows", "big", "notes")}
     hostile.zip_bomb(base["bomb"], inbox / "bomb.xlsx")
     hostile.billion_laughs(base["laughs"], inbox / "laughs.xlsx")
     hostile.external_entity(base["xxe"], inbox / "xxe.xlsx")
@@ -180,7 +180,9 @@ def test_hostile_workbooks_are_rejected_or_read_in_bounded_memory(ws):
     hostile.claimed_dimension(base["dimension"], inbox / "dimension.xlsx")
     hostile.empty_rows(base["rows"], inbox / "rows.xlsx")
     hostile.padded_to(base["big"], inbox / "big.xlsx", megabytes=50)
-    assert (inbox / "big.xlsx").stat().st_size > 50e6
+    hostile.lying_sizes(base["liar"], inbox / "liar.xlsx")
+    hostile.long_notes(base["notes"], inbox / "notes.xlsx", megabytes=50)
+    assert (inbox / "big.xlsx").stat().st_size > 50e6 and (inbox / "notes.xlsx").stat().st_size > 50e6
     before = sorted(os.listdir(inbox))
 
     run = run_measured(ws)
@@ -193,8 +195,10 @@ def test_hostile_workbooks_are_rejected_or_read_in_bounded_memory(ws):
     assert "unrecognized entity" in errors_of(ws, "laughs.xlsx")
     assert "unrecognized entity" in errors_of(ws, "xxe.xlsx") and "root:" not in errors_of(ws, "xxe.xlsx")
     assert "the reader stopped" in errors_of(ws, "far.xlsx")
-    # a claimed dimension, a million empty rows and 50 MB of extra sheet hold valid data: read
-    assert report_incidents(ws) == {"A", "B", "dimension", "rows", "big"}
+    assert "Bad CRC-32 for file 'xl/worksheets/sheet2.xml'" in errors_of(ws, "liar.xlsx")
+    # a claimed dimension, a million empty rows, 50 MB of a sheet never read and 50 MB of notes read
+    # to the last byte all hold valid data: accepted
+    assert report_incidents(ws) == {"A", "B", "dimension", "rows", "big", "notes"}
     assert files_everywhere(ws) == before
 
 
@@ -227,6 +231,29 @@ def test_merged_cells_count_on_every_row_and_a_hidden_sheet_is_read_and_noted(ws
     assert [(r[1], r[2]) for r in lines] == [("REPAIR", "review"), ("REPAIR", "vendor")]
     warnings = [r[1] for r in report["Warnings"].iter_rows(min_row=2, values_only=True)]
     assert "merged.xlsx › Losses: the sheet is hidden in Excel; it was read like any other" in warnings
+
+
+def test_a_merged_amount_counts_once_and_two_sheets_of_one_name_are_a_problem(ws):
+    book = xlsxwriter.Workbook(str(ws / "inbox" / "merged_money.xlsx"))
+    incidents, losses = book.add_worksheet("Incidents"), book.add_worksheet("Losses")
+    record = incident("MM", "2026-10-03 14:05", 2)
+    incidents.write_row(0, 0, list(record))
+    incidents.write_row(1, 0, [v.isoformat(sep=" ") if isinstance(v, datetime) else v for v in record.values()])
+    losses.write_row(0, 0, ["incident_id", "category", "item", "amount"])
+    for r in (1, 2, 3):
+        losses.write_row(r, 0, ["MM", "LOSS", "lost_revenue"])
+    losses.merge_range("D2:D4", 300, None)  # 300 shown once over three lines: not 900
+    book.close()
+    write_workbook(ws / "inbox" / "twice_named.xlsx", {
+        "Incidents": [incident("TN", "2026-10-03 14:05")], "Losses": [], "损失明细": [{"incident_id": "TN", **REVIEW}]})
+
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 1
+
+    assert errors_of(ws, "merged_money.xlsx") == (
+        "merged_money.xlsx › Losses › D3: amount is blank; LOSS.lost_revenue is priced direct\n"
+        "merged_money.xlsx › Losses › D4: amount is blank; LOSS.lost_revenue is priced direct\n")
+    assert errors_of(ws, "twice_named.xlsx") == (
+        "twice_named.xlsx › Losses: sheets 'Losses' and '损失明细' both answer to \"Losses\" (损失明细); keep one\n")
 
 
 def test_input_text_never_becomes_a_formula_or_a_header_line(ws):

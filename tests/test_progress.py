@@ -6,6 +6,7 @@ import os
 import pty
 import subprocess
 import sys
+import threading
 
 from builders import write_small_workspace
 
@@ -15,23 +16,29 @@ def run_cli(ws, **streams) -> subprocess.CompletedProcess:
                            "--no-email"], timeout=300, **streams)
 
 
-def test_bars_show_on_a_terminal(tmp_path):
-    ws = write_small_workspace(tmp_path / "ws")
-    leader, follower = pty.openpty()
-    done = run_cli(ws, stdin=follower, stdout=follower, stderr=follower, env={**os.environ, "COLUMNS": "100"})
-    os.close(follower)
-    seen = b""
+def drain(leader: int, seen: list[bytes]) -> None:
     while True:
         try:
             chunk = os.read(leader, 65536)
         except OSError:  # the terminal closed: everything was read
-            break
+            return
         if not chunk:
-            break
-        seen += chunk
+            return
+        seen.append(chunk)
+
+
+def test_bars_show_on_a_terminal(tmp_path):
+    ws = write_small_workspace(tmp_path / "ws")
+    leader, follower = pty.openpty()
+    seen: list[bytes] = []
+    reader = threading.Thread(target=drain, args=(leader, seen))  # a full terminal would stall the run
+    reader.start()
+    done = run_cli(ws, stdin=follower, stdout=follower, stderr=follower, env={**os.environ, "COLUMNS": "100"})
+    os.close(follower)
+    reader.join(timeout=60)
     os.close(leader)
     assert done.returncode == 0
-    text = seen.decode("utf-8", "replace")
+    text = b"".join(seen).decode("utf-8", "replace")
     assert "workbooks read" in text and "sheets written" in text
     assert "accepted  payments.xlsx" in text
 

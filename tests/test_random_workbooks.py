@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from builders import SMALL_RATES, sheet
 from compensation_report.cells import cell_name
-from compensation_report.checking import check_workbook
+from compensation_report.checking import check_workbook, check_workbooks
 from compensation_report.schema import INCIDENT_WORKBOOK
 from compensation_report.standard import read_standard
 from compensation_report.workbooks import RawWorkbook
@@ -151,3 +151,17 @@ def test_every_random_workbook_is_accepted_or_rejected_with_its_bad_cells_named(
     for sheet_name, column in removed:
         assert any(p.sheet == sheet_name and f"required column {column} " in p.message for p in problems), (
             sheet_name, column, [str(p) for p in problems])
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], max_examples=20)
+@given(st.lists(edited_workbooks(), min_size=2, max_size=3))
+def test_a_workbook_checked_in_a_batch_gets_the_problems_it_gets_alone(cases):
+    """Workbooks of one run share incident and customer ids here; none may change another's verdict."""
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for n, (sheets, _, _) in enumerate(cases):
+            paths.append(Path(folder) / f"book{n}.xlsx")
+            write(paths[-1], sheets)
+        together = [[str(p) for p in problems] for _, problems in check_workbooks(paths, STANDARD)]
+        alone = [[str(p) for p in check_workbook(path, STANDARD)[1]] for path in paths]
+    assert together == alone
