@@ -94,7 +94,7 @@ def _cell_writer(ws, fmt):
             write_number(row, col, float(value), fmt)
         elif kind is int or (kind is float and value == value):
             write_number(row, col, value, fmt)
-        else:
+        elif value is not None:  # an empty cell is not written at all: most lines leave half their columns blank
             _write_cell(ws, row, col, value, fmt)
 
     return write
@@ -107,8 +107,8 @@ def _write_cell(ws, row: int, col: int, value: object, fmt) -> None:
         return
     value = _excel_value(value)
     if value is None:
-        ws.write_blank(row, col, None, fmt)
-    elif isinstance(value, bool):
+        return
+    if isinstance(value, bool):
         ws.write_boolean(row, col, value, fmt)
     elif isinstance(value, (int, float)):
         ws.write_number(row, col, value, fmt)
