@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import traceback
 from contextlib import contextmanager
@@ -152,4 +153,9 @@ def send(workspace: Path) -> None:
 
 
 def main() -> None:
+    # A run allocates millions of small objects (cells, Decimals) that live to its end; the default
+    # collector scans them again and again. Fewer young-generation passes, and the imported modules
+    # frozen out of the scans, take about 15 % off a large run (bench/NOTES.md) for a few MB.
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
     cli(prog_name="compensation-report")
