@@ -86,7 +86,7 @@ def edited_workbooks(draw):
         header, rows = sheets[name]
         edit = draw(st.sampled_from(["wrong", "remove", "shuffle", "blank"]))
         if edit == "wrong":
-            row = draw(st.sampled_from(rows))
+            row = draw(st.sampled_from([r for r in rows if r]))  # not an inserted blank row: blank stays blank
             column = draw(st.sampled_from([c for c in header if c in WRONG]))
             row[column] = Wrong(draw(st.sampled_from(WRONG[column])))
             invalid = True
