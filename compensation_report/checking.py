@@ -36,9 +36,9 @@ def check_workbook(path: Path, standard: Standard) -> Checked:
     return checked
 
 
-def check_workbooks(paths: list[Path], standard: Standard, progress: Progress | None = None) -> list[Checked]:
-    """Every problem of every workbook, in the order of `paths`."""
-    results = read_and_parse(paths, progress)
+def check_workbooks(paths: list[Path], standard: Standard) -> list[Checked]:
+    """Every problem of every workbook, in the order of `paths`; each as it would be alone."""
+    results = read_and_parse(paths)
     price_check([r for r in results if r[0] is not None], standard)
     return results
 
