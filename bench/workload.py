@@ -102,14 +102,19 @@ def write_workbook(path: Path, incidents: list[list], losses: list[list], custom
         sheet.write_row(0, 0, header)
         for r, row in enumerate(rows, start=1):
             for c, value in enumerate(row):
-                if isinstance(value, datetime):
-                    sheet.write_datetime(r, c, value, when)
-                elif isinstance(value, str):
-                    if value:
-                        sheet.write_string(r, c, value)
-                else:
-                    sheet.write_number(r, c, value)
+                write_value(sheet, r, c, value, when)
     book.close()
+
+
+def write_value(sheet, r: int, c: int, value: object, when) -> None:
+    """A date-time as a real Excel date, text as text (never a formula), "" as an empty cell."""
+    if isinstance(value, datetime):
+        sheet.write_datetime(r, c, value, when)
+    elif isinstance(value, str):
+        if value:
+            sheet.write_string(r, c, value)
+    else:
+        sheet.write_number(r, c, value)
 
 
 def make_workspace(workload: Workload, target: Path, seed: int = 2026) -> Path:

@@ -8,6 +8,7 @@ problem, and every wrong cell and every removed column is named in the problems.
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +24,9 @@ from compensation_report.checking import check_workbook, check_workbooks
 from compensation_report.schema import INCIDENT_WORKBOOK
 from compensation_report.standard import read_standard
 from compensation_report.workbooks import RawWorkbook
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from workload import write_value  # noqa: E402
 
 STANDARD = read_standard(RawWorkbook("rates.xlsx", [sheet(name, rows) for name, rows in SMALL_RATES.items()]))
 REQUIRED = {spec.name: [c.name for c in spec.columns if c.required] for spec in INCIDENT_WORKBOOK}
@@ -117,13 +121,7 @@ def write(path: Path, sheets) -> dict[tuple[str, str], object]:
                 value = row.get(column, "")
                 if isinstance(value, Wrong):
                     wrong[(name, cell_name(r, c))] = value = value.value
-                if isinstance(value, datetime):
-                    ws.write_datetime(r, c, value, when)
-                elif isinstance(value, str):
-                    if value:
-                        ws.write_string(r, c, value)
-                else:
-                    ws.write_number(r, c, value)
+                write_value(ws, r, c, value, when)
     book.close()
     return wrong
 
