@@ -1,0 +1,222 @@
+"""A worksheet that takes a table's data rows in bulk and writes them straight into the sheet's XML.
+
+XlsxWriter stores every written cell as an object and turns each into XML when the file is closed:
+about 10 µs a cell, three quarters of a large run. Here the rows stay in the caller's lists until the
+sheet is written, and the common cells (text, numbers, dates) are rendered in one f-string each, exactly
+as XlsxWriter renders them. The rest (formulas, booleans, over-long text, infinities) go through
+XlsxWriter's own write methods. tests/test_xlsx_rows.py checks the file is byte for byte the one that
+XlsxWriter's write methods make for the same cells.
+
+It relies on three XlsxWriter internals that are stable since 1.x: the cell table, the shared string
+table and the row writer (_write_rows, _calculate_spans, _write_row, _write_cell).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+from math import isfinite
+
+import pandas as pd
+from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
+
+from compensation_report.tables import Formula
+
+def excel_value(value: object) -> object:
+    """What a report value is in Excel: None (no cell), text, a number, a datetime, a bool or a Formula."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, (Decimal, Fraction)):
+        return float(value)
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.to_pydatetime()
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day)
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
+        return value.item()
+    return value
+
+
+_ALWAYS_FAST = (datetime, pd.Timestamp, Fraction)  # a Timestamp here is never NaT: NaT has its own type
+
+
+@dataclass
+class _Rows:
+    first_row: int
+    rows: list[list[object]]
+    formats: list[Format]
+    formats_in_order: list[Format] = field(default_factory=list)  # as XlsxWriter first meets them, row by row
+    cell_starts: list[str] = field(default_factory=list)  # per column: '<c r="B'
+    styles: list[str | None] = field(default_factory=list)  # per column: ' s="3"', set when writing starts
+
+
+class BulkRowsWorksheet(Worksheet):
+    """XlsxWriter's Worksheet plus write_rows(). Pass it as add_worksheet(worksheet_class=...)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._bulk: dict[int, tuple[_Rows, int]] = {}  # sheet row -> (its block, index in block.rows)
+        self._bulk_spans: dict[int, tuple[int, int]] = {}  # 16-row group -> first and last column used
+        self._string_index: dict[str, int] = {}  # XlsxWriter's, kept: it lets go of it before writing sheets
+
+    def write_rows(self, first_row: int, rows: list[list[object]], formats: list[Format]) -> None:
+        """Rows of values from column 0 down from first_row, column j in formats[j]. Text registers in the
+        shared strings now, in the order XlsxWriter's write_string would register it. The lists must not
+        change until the workbook is closed."""
+        if first_row + len(rows) > self.xls_rowmax:
+            raise ValueError(f"{len(rows)} rows from row {first_row + 1} pass Excel's last row")
+        block = _Rows(first_row, rows, formats, cell_starts=[f'<c r="{xl_col_to_name(j)}' for j in range(len(formats))])
+        shared = self.str_table._get_shared_string_index
+        self._string_index = self.str_table.string_table
+        longest_fast_text = self.xls_strmax // 2  # longer text may need cutting: XlsxWriter does that
+        unseen = set(range(len(formats)))
+        for r, values in enumerate(rows, start=first_row):
+            first = last = -1
+            for j, value in enumerate(values):
+                kind = type(value)
+                if kind is str and len(value) <= longest_fast_text:
+                    shared(value)
+                elif value is None or (kind is float and value != value):
+                    continue
+                elif not (kind is Decimal and value.is_finite() or kind is int or kind in _ALWAYS_FAST
+                          or (kind is float and isfinite(value))):
+                    if not self._write_by_xlsxwriter(r, j, value, formats[j]):
+                        continue
+                if first < 0:
+                    first = j
+                last = j
+                if j in unseen:
+                    unseen.discard(j)
+                    if all(f is not formats[j] for f in block.formats_in_order):
+                        block.formats_in_order.append(formats[j])
+            if first >= 0:
+                self._bulk[r] = (block, r - first_row)
+                self._check_dimensions(r, first)
+                self._check_dimensions(r, last)
+                low, high = self._bulk_spans.get(r // 16, (first, last))
+                self._bulk_spans[r // 16] = (min(low, first), max(high, last))
+
+    def _write_by_xlsxwriter(self, row: int, col: int, value: object, fmt: Format) -> bool:
+        """The rare cells, through XlsxWriter's own methods into its cell table. False: nothing written."""
+        value = excel_value(value)
+        if value is None:
+            return False
+        if isinstance(value, Formula):
+            self.write_formula(row, col, value.text, fmt, excel_value(value.value))
+        elif isinstance(value, bool):
+            self.write_boolean(row, col, value, fmt)
+        elif isinstance(value, (int, float)):
+            self.write_number(row, col, value, fmt)
+        elif isinstance(value, datetime):
+            self.write_datetime(row, col, value, fmt)
+        else:
+            self.write_string(row, col, str(value), fmt)
+        return True
+
+    def _calculate_spans(self) -> None:
+        super()._calculate_spans()
+        for group, (low, high) in self._bulk_spans.items():
+            if group in self.row_spans:
+                first, last = (int(n) - 1 for n in self.row_spans[group].split(":"))
+                low, high = min(low, first), max(high, last)
+            self.row_spans[group] = f"{low + 1}:{high + 1}"
+
+    def _write_rows(self) -> None:
+        """XlsxWriter's _write_rows, with the bulk rows rendered here."""
+        self._calculate_spans()
+        for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
+            bulk = self._bulk.get(row_num)
+            cells = self.table.get(row_num)
+            if not (bulk or cells or row_num in self.row_info or row_num in self.comments):
+                continue
+            span = self.row_spans.get(row_num // 16)
+            if not (bulk or cells):
+                self._write_row(row_num, span, self.row_info.get(row_num), empty_row=True)
+                continue
+            self._write_row(row_num, span, self.row_info.get(row_num))
+            if bulk:
+                block, index = bulk
+                if not block.styles:
+                    _number_styles(block)
+                self._write_bulk_row(row_num, block, block.rows[index], cells)
+            else:
+                for col_num in sorted(cells):
+                    self._write_cell(row_num, col_num, cells[col_num])
+            self._xml_end_tag("row")
+
+    def _write_bulk_row(self, row_num: int, block: _Rows, values: list[object], cells: dict | None) -> None:
+        """One row's cells, in column order; any in XlsxWriter's cell table (formulas, booleans, …)
+        through its own _write_cell."""
+        if not cells:
+            self._write_bulk_cells(row_num, block, values, range(len(values)))
+            return
+        for col in range(max(len(values), max(cells) + 1)):
+            if col in cells:
+                self._write_cell(row_num, col, cells[col])
+            elif col < len(values):
+                self._write_bulk_cells(row_num, block, values, range(col, col + 1))
+
+    def _write_bulk_cells(self, row_num: int, block: _Rows, values: list[object], columns: range) -> None:
+        """The common kinds of cell, rendered as XlsxWriter's _write_cell renders them; empty ones skipped."""
+        row, starts, styles, strings = row_num + 1, block.cell_starts, block.styles, self._string_index
+        parts = []
+        for col in columns:
+            value = values[col]
+            kind = type(value)
+            if kind is str:
+                parts.append(f'{starts[col]}{row}"{styles[col]} t="s"><v>{strings[value]}</v></c>')
+            elif kind is Decimal or kind is Fraction:
+                parts.append(f'{starts[col]}{row}"{styles[col]}><v>{float(value):.16G}</v></c>')
+            elif kind is int or (kind is float and value == value):
+                parts.append(f'{starts[col]}{row}"{styles[col]}><v>{value:.16G}</v></c>')
+            elif kind is datetime or kind is pd.Timestamp:
+                parts.append(f'{starts[col]}{row}"{styles[col]}><v>{self._excel_date(value):.16G}</v></c>')
+        self.fh.write("".join(parts))
+
+    def _number(self, value: object) -> int | float | None:
+        """A bulk cell's number as XlsxWriter stores it, or None when the cell is not a bulk number."""
+        kind = type(value)
+        if kind is Decimal or kind is Fraction:
+            return float(value)
+        if kind is int or (kind is float and value == value):
+            return value
+        if kind is datetime or kind is pd.Timestamp:
+            return self._excel_date(value)
+        return None
+
+    def _excel_date(self, value: datetime) -> float:
+        """A Timestamp as excel_value passes it to write_datetime: to the microsecond."""
+        return self._convert_date_time(value.to_pydatetime() if type(value) is pd.Timestamp else value)
+
+    def _get_range_data(self, row_start: int, col_start: int, row_end: int, col_end: int) -> list:
+        """XlsxWriter's, for the values it caches in charts: bulk rows answer for themselves."""
+        data = []
+        for row_num in range(row_start, row_end + 1):
+            bulk = self._bulk.get(row_num)
+            if bulk is None or self.constant_memory:
+                data.extend(super()._get_range_data(row_num, col_start, row_num, col_end))
+                continue
+            block, index = bulk
+            values, cells = block.rows[index], self.table.get(row_num, {})
+            for col in range(col_start, col_end + 1):
+                value = values[col] if col < len(values) and col not in cells else None
+                number = self._number(value)
+                if col in cells:
+                    data.extend(super()._get_range_data(row_num, col, row_num, col))
+                elif type(value) is str:
+                    data.append(value)
+                else:
+                    data.append(None if number is None else f"{number:.16g}")
+        return data
+
+
+def _number_styles(block: _Rows) -> None:
+    """Style numbers are handed out in the order cells first use them: as XlsxWriter would."""
+    numbers = {id(fmt): fmt._get_xf_index() for fmt in block.formats_in_order}
+    block.styles = [f' s="{numbers[id(fmt)]}"' if id(fmt) in numbers else None for fmt in block.formats]

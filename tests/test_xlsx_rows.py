@@ -1,0 +1,129 @@
+"""The bulk row writer makes exactly the file XlsxWriter's own write methods make for the same cells.
+
+The reference writes every cell through XlsxWriter's public methods, as the report was written before
+the bulk writer existed; both files must be equal byte for byte, part by part.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from compensation_report import pipeline, xlsx
+from compensation_report.tables import Block, Formula, SheetTable
+from compensation_report.xlsx_rows import BulkRowsWorksheet, excel_value
+
+CREATED = datetime(2026, 11, 1, 8, 0)
+
+
+def write_cell_by_cell(ws, first_row: int, rows: list[list[object]], formats: list) -> None:
+    """The reference: each cell through XlsxWriter's own write methods."""
+    for r, row in enumerate(rows, start=first_row):
+        for j, value in enumerate(row):
+            value = excel_value(value)
+            if value is None:
+                continue
+            if isinstance(value, Formula):
+                ws.write_formula(r, j, value.text, formats[j], excel_value(value.value))
+            elif isinstance(value, bool):
+                ws.write_boolean(r, j, value, formats[j])
+            elif isinstance(value, (int, float)):
+                ws.write_number(r, j, value, formats[j])
+            elif isinstance(value, datetime):
+                ws.write_datetime(r, j, value, formats[j])
+            else:
+                ws.write_string(r, j, str(value), formats[j])
+
+
+def write_both_ways(sheets: list[SheetTable], folder: Path, monkeypatch) -> tuple[Path, Path]:
+    bulk = xlsx.write_report(sheets, folder / "bulk.xlsx", CREATED)
+    with monkeypatch.context() as patched:
+        patched.setattr(BulkRowsWorksheet, "write_rows", write_cell_by_cell)
+        reference = xlsx.write_report(sheets, folder / "reference.xlsx", CREATED)
+    return bulk, reference
+
+
+def assert_same_file(bulk: Path, reference: Path) -> None:
+    with zipfile.ZipFile(bulk) as ours, zipfile.ZipFile(reference) as theirs:
+        assert ours.namelist() == theirs.namelist()
+        for name in theirs.namelist():
+            assert ours.read(name) == theirs.read(name), name
+    assert bulk.read_bytes() == reference.read_bytes()
+
+
+def one_sheet(rows: list[list[object]], columns: list[str], title: str | None = "Every kind of cell") -> list[SheetTable]:
+    return [SheetTable("lines", "Lines", [Block(0, columns, rows, [c.upper() for c in columns], title=title,
+                                                filter=True)], freeze_row=2)]
+
+
+def test_the_sample_month_is_written_as_xlsxwriter_writes_it(tmp_path, monkeypatch):
+    captured: list[list[SheetTable]] = []
+    real_write = xlsx.write_report
+
+    def capture(sheets, path, created, on_sheet=None):
+        captured.append(sheets)
+        return real_write(sheets, path, created, on_sheet)
+
+    monkeypatch.setattr(pipeline, "write_report", capture)
+    root = pipeline.init_workspace(tmp_path / "ws")
+    pipeline.run_period(root, "2026-10", send_email=False)
+    assert len(captured) == 1 and sum(len(b.rows) for s in captured[0] for b in s.blocks) > 50
+    assert_same_file(*write_both_ways(captured[0], tmp_path, monkeypatch))
+
+
+def test_every_kind_of_value_is_written_as_xlsxwriter_writes_it(tmp_path, monkeypatch):
+    columns = ["text", "amount", "quantity", "started_at", "valid_from", "note", "gross"]
+    long_text = "x" * 20_000 + "é" * 20_000  # past Excel's 32,767 characters: XlsxWriter cuts it
+    rows = [
+        ["plain", Decimal("12.50"), 3, datetime(2026, 10, 1, 8, 30), date(2026, 10, 1), None, Formula("=B3*C3", 37.5)],
+        [" padded\t", Decimal("-0.01"), 2.5, pd.Timestamp("2026-10-02 09:00"), pd.NaT, "", Formula("=B4", "text")],
+        ["a <b> & \"c\"\x01_x0000_", Fraction(1, 3), np.int64(7), None, None, True, None],
+        [None, None, None, None, None, None, None],  # a blank row inside the table
+        [long_text, Decimal("1E+14"), float("nan"), datetime(1900, 3, 1), None, np.float64(2.25), False],
+        ["plain", 10**16, -0.0, None, None, "中文 名称", Formula("=SUM(B3:B7)", Decimal("12.49"))],
+    ]
+    assert_same_file(*write_both_ways(one_sheet(rows, columns), tmp_path, monkeypatch))
+
+
+def test_rows_of_different_widths_share_spans_in_groups_of_16_rows_as_in_xlsxwriter(tmp_path, monkeypatch):
+    rows = [[f"r{r}" if r % 5 else None] + [r * c if (r + c) % 3 else None for c in range(1, 1 + r % 7)]
+            for r in range(70)]
+    columns = ["text", "amount", "quantity", "rate", "gross", "net", "credit"]
+    assert_same_file(*write_both_ways(one_sheet(rows, columns, title=None), tmp_path, monkeypatch))
+
+
+def test_an_infinite_amount_fails_as_in_xlsxwriter(tmp_path, monkeypatch):
+    for write_rows in (BulkRowsWorksheet.write_rows, write_cell_by_cell):
+        monkeypatch.setattr(BulkRowsWorksheet, "write_rows", write_rows)
+        with pytest.raises(TypeError, match="NAN/INF"):
+            xlsx.write_report(one_sheet([["x", float("inf")]], ["text", "amount"]), tmp_path / "inf.xlsx", CREATED)
+    assert not list(tmp_path.iterdir())
+
+
+cell_values = st.one_of(
+    st.none(),
+    st.text(max_size=12),
+    st.integers(min_value=-(10**17), max_value=10**17),
+    st.floats(allow_nan=True, allow_infinity=False),
+    st.decimals(min_value=-(10**12), max_value=10**12, places=2),
+    st.datetimes(min_value=datetime(1900, 3, 1), max_value=datetime(2099, 12, 31)),
+    st.booleans(),
+)
+
+
+@given(st.lists(st.lists(cell_values, max_size=6), max_size=40))
+def test_random_rows_are_written_as_xlsxwriter_writes_them(tmp_path_factory, rows):
+    folder = tmp_path_factory.mktemp("random")
+    columns = ["text", "amount", "quantity", "started_at", "note", "gross"]
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        bulk, reference = write_both_ways(one_sheet(rows, columns), folder, monkeypatch)
+    assert_same_file(bulk, reference)
