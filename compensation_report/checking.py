@@ -58,13 +58,13 @@ def check_and_price(paths: list[Path], standard: Standard, stored: Frames,
     # Rejected workbooks, and incidents a later workbook of this run replaces, are checked on their own.
     holder = _latest_holders(results, good)
     apart = [r for k, r in enumerate(results) if r[0] is not None and k not in good]
-    apart += [(_only(results[k][0], {i for i, last in holder.items() if last != k}), results[k][1]) for k in good]
+    apart += [(_held(results[k][0], k, holder, last=False), results[k][1]) for k in good]
     price_check([(submission, problems) for submission, problems in apart if len(submission.incidents) or problems],
                 standard)
     accepted = [k for k in good if not results[k][1]]
     while True:
         holder = _latest_holders(results, accepted)
-        joint = {k: _only(results[k][0], {i for i, last in holder.items() if last == k}) for k in accepted}
+        joint = {k: _held(results[k][0], k, holder, last=True) for k in accepted}
         priced = price(*_joint_frames(stored, joint, set(holder)), standard)
         rejected = set()
         for issue in priced.issues:
@@ -103,8 +103,13 @@ def read_and_parse(paths: list[Path], progress: Progress | None = None) -> list[
     return results
 
 
-def _only(submission: Submission, ids: set[str]) -> Submission:
-    """The submission cut down to some of its incidents (same sheets, so cells are still named)."""
+def _held(submission: Submission, k: int, holder: dict[str, int], last: bool) -> Submission:
+    """Workbook k cut down to the incidents it is the last to hold (last=True) or those a later
+    workbook replaces (last=False); same sheets, so cells are still named."""
+    own = set(submission.incidents["incident_id"])
+    ids = {i for i in own if (holder[i] == k) == last}
+    if ids == own:
+        return submission
     return replace(submission, **{name: _of(getattr(submission, name), ids) for name, _ in FRAMES})
 
 

@@ -8,6 +8,8 @@ and FX look-ups are joins over whole tables. Only the two rules that consume a r
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from decimal import (ROUND_HALF_UP, Context, Decimal, DivisionByZero, Inexact, InvalidOperation,
                      Overflow)
@@ -66,6 +68,25 @@ def divided(value: Decimal | Fraction, divisor: int) -> Decimal | Fraction:
         except (Inexact, InvalidOperation):
             pass
     return exact(value) / divisor
+
+
+def plus(a: Decimal | Fraction, b: Decimal | Fraction) -> Decimal | Fraction:
+    """a + b exactly: a Decimal when both are."""
+    if type(a) is Decimal and type(b) is Decimal:
+        try:
+            return _EXACT.add(a, b)
+        except (Inexact, InvalidOperation):
+            pass
+    return exact(a) + exact(b)
+
+
+def exact_sums(keys: Iterable[Hashable], values: Iterable[Decimal | Fraction]) -> dict:
+    """The exact sum of the values of each key, keys in the order first met (a pandas groupby with a
+    Python sum per group costs about 15 µs a group; this, well under 1 µs a value)."""
+    sums: dict = {}
+    for key, value in zip(keys, values):
+        sums[key] = plus(sums[key], value) if key in sums else value
+    return sums
 
 
 def round_money(value: Decimal | Fraction) -> Decimal:
@@ -505,11 +526,11 @@ def _claims(covered: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[Pri
     policies = standard.insurance.assign(policy_pos=np.arange(len(standard.insurance)))
     covered = covered.merge(inc[["incident_id", "duration_hours"]], on="incident_id")
     covered = covered.merge(policies[["policy_pos", "waiting_period_hours"]], on="policy_pos")
-    covered["eligible"] = [exact(a) * downtime_share(h, w) if c == "DOWNTIME" else exact(a) for a, c, h, w in
-                           zip(covered["amount"], covered["category"], covered["duration_hours"],
-                               covered["waiting_period_hours"])]
-    claims = covered.groupby(["incident_id", "policy_pos"], sort=False)["eligible"].agg(lambda s: sum(s, Fraction(0)))
-    claims = claims.reset_index().merge(policies, on="policy_pos")
+    eligible = [times(a, downtime_share(h, w)) if c == "DOWNTIME" else a for a, c, h, w in
+                zip(covered["amount"], covered["category"], covered["duration_hours"], covered["waiting_period_hours"])]
+    sums = exact_sums(zip(covered["incident_id"], covered["policy_pos"]), eligible)
+    claims = pd.DataFrame([(i, p, exact(e)) for (i, p), e in sums.items()], columns=["incident_id", "policy_pos", "eligible"])
+    claims = claims.merge(policies, on="policy_pos")
     claims = claims.merge(inc[["incident_id", "started_at", "start_date", "period", "source_file", "source_sheet",
                                "source_row"]], on="incident_id")
     claims["fx_rate"] = fx_rates(claims["currency"], claims["start_date"], standard)
@@ -535,12 +556,14 @@ def _claims(covered: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[Pri
     return claims
 
 
-def downtime_share(duration_hours: Fraction, waiting_hours) -> Fraction:
-    """max(0, H − W) / H: the part of a DOWNTIME line after the waiting period."""
+@functools.lru_cache(maxsize=1 << 16)  # one per incident and policy, asked for each DOWNTIME line
+def downtime_share(duration_hours: Fraction, waiting_hours) -> Decimal | Fraction:
+    """max(0, H − W) / H: the part of a DOWNTIME line after the waiting period (a Decimal when whole)."""
     waiting = exact(waiting_hours) if isinstance(waiting_hours, Decimal) else Fraction(0)
     if duration_hours == 0:
-        return Fraction(1 if waiting == 0 else 0)
-    return max(Fraction(0), duration_hours - waiting) / duration_hours
+        return ONE if waiting == 0 else ZERO
+    share = max(Fraction(0), duration_hours - waiting) / duration_hours
+    return Decimal(share.numerator) if share.denominator == 1 else share
 
 
 def apply_aggregate_limits(claims: pd.DataFrame) -> pd.DataFrame:
@@ -586,11 +609,10 @@ def order_lines(lines: pd.DataFrame, inc: pd.DataFrame) -> pd.DataFrame:
 
 def incident_totals(inc: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
     """Per incident: one column per category, gross, recovery (positive) and net = gross − recovery."""
-    sums = lines.groupby(["incident_id", "category"])["amount"].agg(lambda s: sum(s, ZERO)).unstack("category")
+    sums = exact_sums(zip(lines["incident_id"], lines["category"]), lines["amount"])
     totals = inc.copy()
     for category in CATEGORIES + ("INSURANCE",):
-        by_incident = sums[category].dropna() if category in sums else pd.Series(dtype=object)
-        totals[category] = [by_incident.get(i, ZERO) for i in totals["incident_id"]]
+        totals[category] = [sums.get((i, category), ZERO) for i in totals["incident_id"]]
     totals["gross"] = [sum(row, ZERO) for row in totals[list(CATEGORIES)].itertuples(index=False)]
     totals["recovery"] = [-v for v in totals["INSURANCE"]]
     totals["net"] = [g - r for g, r in zip(totals["gross"], totals["recovery"])]
