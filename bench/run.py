@@ -60,15 +60,29 @@ def template(workload: Workload) -> Path:
     return target
 
 
+def our_run(workspace: Path) -> dict:
+    return measured([sys.executable, "-m", "compensation_report", "run", "-w", str(workspace), "--period", "2026-10",
+                     "--no-email"])
+
+
+def fixed_cost() -> dict:
+    """Our run with nothing to do (the typical workspace with an empty inbox): starting Python, importing,
+    an empty report. What is left of a run's time after it is what grows with the lines."""
+    workspace = WORK / "empty" / "run"
+    shutil.rmtree(workspace, ignore_errors=True)
+    shutil.copytree(template(WORKLOADS["typical"]), workspace,
+                    ignore=lambda folder, names: names if Path(folder).name == "inbox" else [])
+    print("fixed cost: our run on an empty inbox …", flush=True)
+    return our_run(workspace)
+
+
 def bench(workload: Workload) -> dict:
     source = template(workload)
     workspace = WORK / workload.name / "run"
     shutil.rmtree(workspace, ignore_errors=True)
     shutil.copytree(source, workspace)  # copy2 keeps the settled modification times
-    cli = [sys.executable, "-m", "compensation_report", "run", "-w", str(workspace), "--period", "2026-10",
-           "--no-email"]
     print(f"{workload.name}: our run …", flush=True)
-    ours = measured(cli)
+    ours = our_run(workspace)
     report = workspace / "reports" / "2026-10" / "compensation_report_2026-10.xlsx"
     print(f"{workload.name}: floor …", flush=True)
     floor = json.loads(measured([sys.executable, str(BENCH / "floor.py"), str(source / "inbox"), str(report)])["stdout"])
@@ -79,9 +93,9 @@ def bench(workload: Workload) -> dict:
             "peer": peer, "peer_s": peer_run["wall_s"], "peer_mb": peer_run["peak_mb"]}
 
 
-def table(results: list[dict]) -> str:
+def table(results: list[dict], fixed: dict) -> str:
     head = ("| workload | workbooks | loss lines | ours wall s | ours CPU s | ours peak MB | floor s (read + write) "
-            "| cells read / written | peer s | ours / floor | peer / ours | ours µs per line |")
+            "| cells read / written | peer s | ours / floor | peer / ours | ours µs per line | above the fixed cost |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         w, ours = r["workload"], r["ours"]
@@ -90,8 +104,18 @@ def table(results: list[dict]) -> str:
             f"{ours['peak_mb']:,.0f} | {r['floor_s']:.1f} ({r['floor']['read_s']:.1f} + {r['floor']['write_s']:.1f}) | "
             f"{r['floor']['cells_read']:,} / {r['floor']['cells_written']:,} | {r['peer_s']:.1f} | "
             f"{ours['wall_s'] / r['floor_s']:.2f} | {r['peer_s'] / ours['wall_s']:.2f} | "
-            f"{ours['wall_s'] / w.lines * 1e6:.0f} |")
+            f"{ours['wall_s'] / w.lines * 1e6:.0f} | {per_line(ours, fixed, w):.0f} |")
+    marginal = [per_line(r["ours"], fixed, r["workload"]) for r in results]
+    middle = (max(marginal) + min(marginal)) / 2
+    lines += ["", f"Fixed cost (our run on an empty inbox): {fixed['wall_s']:.1f} s wall, {fixed['peak_mb']:,.0f} MB. "
+              f"Cost per line above it: {min(marginal):.0f}–{max(marginal):.0f} µs, "
+              f"{middle:.0f} µs ± {(max(marginal) - middle) / middle:.0%}."]
     return "\n".join(lines)
+
+
+def per_line(ours: dict, fixed: dict, workload: Workload) -> float:
+    """µs per loss line of what the run took beyond the fixed cost."""
+    return (ours["wall_s"] - fixed["wall_s"]) / workload.lines * 1e6
 
 
 def machine() -> str:
@@ -111,7 +135,7 @@ def main() -> None:
     args = parser.parse_args()
     names = args.only.split(",") if args.only else ["typical", "large"] + (["xl"] if args.xl else [])
     results = [bench(WORKLOADS[name]) for name in names]
-    text = table(results)
+    text = table(results, fixed_cost())
     print(text)
     (BENCH / "RESULTS.md").write_text(RESULTS.format(date=date.today().isoformat(), machine=machine(), table=text,
                                                      notes=(BENCH / "NOTES.md").read_text(encoding="utf-8")),
