@@ -33,7 +33,7 @@ HEADERS = {
     "deductible": "免赔额", "coinsurance": "共保自担", "recovered": "赔付金额", "aggregate_limit": "累计限额",
     "aggregate_used": "累计已用", "aggregate_left": "累计剩余", "period": "期间", "code": "代码",
     "message": "内容", "policy_currency": "保单币种", "sha256": "SHA-256", "file_name": "文件", "received_at": "接收时间", "name": "名称",
-    "key": "项目", "value": "值",
+    "key": "项目", "value": "值", "share": "占比",
 }
 
 TEXT = {
@@ -48,7 +48,14 @@ TEXT = {
     "by_category": ("By category", "按类别"),
     "total": ("Total", "合计"),
     "top_incidents": ("Top incidents by net cost", "净额最高的事故"),
+    "large_losses": ("Large losses: net of {threshold} {currency} or more", "重大损失：净额不低于 {threshold} {currency}"),
+    "by_party": ("By responsible party", "按责任方"),
+    "net_previous": ("Net, previous period", "上期净额"),
+    "change": ("Change from the previous period", "较上期变化"),
+    "amount": ("Amount", "金额"),
     "chart_category": ("Gross by category", "各类别赔偿总额"),
+    "chart_net": ("Gross, insurance recovery and net", "赔偿总额、保险赔付与净额"),
+    "chart_units": ("Gross by business unit and category", "各部门分类别赔偿总额"),
     "chart_trend": ("Gross, recovery and net by period", "各期间赔偿总额、保险赔付与净额"),
     "version": ("Tool version", "程序版本"),
     "generated_at": ("Generated at", "生成时间"),
@@ -70,6 +77,30 @@ CATEGORY_NAMES = {
     "INSURANCE": ("Insurance recovery", "保险赔偿"),
 }
 
+PARTY_NAMES = {
+    "internal": ("internal", "内部"),
+    "vendor": ("vendor", "供应商"),
+    "third_party": ("third party", "第三方"),
+}
+
+
+def number_formats(locale: str, currency: str = "") -> dict[str, str | None]:
+    """Excel number formats by kind of column. Negative money is red; reporting-currency money names
+    its currency; a percent column holds 10 for 10 %, a share column 0.1."""
+    suffix = f' "{currency}"' if currency else ""
+    chinese = locale == "zh-CN"
+    return {
+        "money": f"#,##0.00{suffix};[Red]-#,##0.00{suffix}",
+        "own_money": "#,##0.00;[Red]-#,##0.00",
+        "number": "#,##0.00##",
+        "int": "0",
+        "percent": '0.0#"%"',
+        "share": "0.0%",
+        "datetime": 'yyyy"年"m"月"d"日" hh:mm' if chinese else "yyyy-mm-dd hh:mm",
+        "date": 'yyyy"年"m"月"d"日"' if chinese else "yyyy-mm-dd",
+        "text": None,
+    }
+
 
 def _pick(pair: tuple[str, str], locale: str) -> str:
     return pair[1] if locale == "zh-CN" else pair[0]
@@ -89,3 +120,7 @@ def text(key: str, locale: str) -> str:
 
 def category_name(code: str, locale: str) -> str:
     return _pick(CATEGORY_NAMES[code], locale)
+
+
+def party_name(code: str, locale: str) -> str:
+    return _pick(PARTY_NAMES[code], locale)

@@ -19,7 +19,7 @@ from typing import Iterator
 
 import pandas as pd
 
-from compensation_report import __version__, mail
+from compensation_report import __version__, labels, mail
 from compensation_report.checking import Checked, Progress, check_and_price, check_workbook, check_workbooks
 from compensation_report.errors import ConfigError, DeliveryError, Problem
 from compensation_report.ledger import Ledger
@@ -263,11 +263,13 @@ def build_period_report(config: Config, ledger: Ledger, standard: Standard, rate
         period=period, locale=locale, standard=standard, priced=priced, generated_at=report_clock(),
         version=__version__, rates_file=config.rates.name, rates_sha256=rates_sha,
         submissions=report_submissions(ledger, outcomes, in_period), warnings=warnings,
+        large_loss=config.large_loss,
     )
     suffix = f"_as_of_{as_of.isoformat()}" if as_of else ""
     path = config.folder("reports") / period / f"compensation_report_{period}{suffix}.xlsx"
     write_report(build_report(data), path, data.generated_at,
-                 (lambda done, total: progress("sheets written", done, total)) if progress else None)
+                 (lambda done, total: progress("sheets written", done, total)) if progress else None,
+                 labels.number_formats(locale, standard.reporting_currency))
     gross, recovery = sum(in_period["gross"], ZERO), sum(in_period["recovery"], ZERO)
     return RunResult(period, standard.reporting_currency, path, outcomes, len(in_period), gross, recovery,
                      gross - recovery, warnings, largest=largest_incidents(in_period))

@@ -16,13 +16,16 @@ import pandas as pd
 from compensation_report import labels
 from compensation_report.cells import cell_name, column_letter, sheet_ref
 from compensation_report.pricing import LINE_COLUMNS, ZERO, Priced, exact, round_money
-from compensation_report.schema import CATEGORIES
+from compensation_report.schema import CATEGORIES, PARTIES
 
+# Money in the reporting currency, and money in a currency the row names (a fee, a cap, a policy's limit).
 MONEY_COLUMNS = {"LOSS", "DOWNTIME", "CUSTOMER", "FINE", "REPAIR", "gross", "recovery", "net", "amount",
-                 "amount_original", "credit", "extension", "cap_adjustment", "eligible", "deductible",
-                 "coinsurance", "recovered", "aggregate_limit", "aggregate_used", "aggregate_left",
-                 "monthly_fee", "max_amount"}
-NUMBER_COLUMNS = {"quantity", "rate", "fx_rate", "duration_hours", "credit_percent", "extension_days"}
+                 "credit", "extension", "cap_adjustment", "eligible", "deductible", "coinsurance", "recovered"}
+OWN_CURRENCY_COLUMNS = {"amount_original", "aggregate_limit", "aggregate_used", "aggregate_left", "monthly_fee",
+                        "max_amount"}
+NUMBER_COLUMNS = {"quantity", "rate", "fx_rate", "duration_hours", "extension_days"}
+PERCENT_COLUMNS = {"credit_percent"}  # 10 means 10 %, as the SLA sheet says it
+SHARE_COLUMNS = {"share"}  # a fraction of a total, shown as a percentage
 INT_COLUMNS = {"source_row", "rate_row", "outage_minutes", "incidents"}
 DATETIME_COLUMNS = {"started_at", "resolved_at"}
 DATE_COLUMNS = {"valid_from", "valid_to"}
@@ -39,7 +42,10 @@ INSURANCE_COLUMNS = ["policy_id", "insurer", "policy_currency", "incidents", "el
                      "recovered", "aggregate_limit", "aggregate_used", "aggregate_left"]
 TREND_COLUMNS = ["period", "incidents", "gross", "recovery", "net"]
 TOP_INCIDENTS = 10
+LARGE_LOSS_ROWS = 100  # at most, on Summary; Incidents has them all
 EXCEL_ROWS = 1_048_576  # rows in a worksheet
+EXCEL_LINKS = 65_530  # hyperlinks in a worksheet
+TOP = 3  # every sheet opens with a title block (rows 1–2) and a blank row; its first table starts on row 4
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class Block:
     headers: list[str]
     title: str | None = None
     filter: bool = False
+    totals: int = 0  # the last rows are totals
 
     @property
     def header_row(self) -> int:
@@ -75,12 +82,22 @@ class Block:
 
 
 @dataclass(frozen=True)
+class Link:
+    """Text that links to a cell of the report."""
+
+    text: str
+    sheet: str
+    cell: str
+
+
+@dataclass(frozen=True)
 class Chart:
     kind: str
     title: str
     categories: str
     series: list[tuple[str, str]]
     anchor: str
+    subtype: str | None = None
 
 
 @dataclass
@@ -90,6 +107,7 @@ class SheetTable:
     blocks: list[Block]
     freeze_row: int | None = None
     charts: list[Chart] = field(default_factory=list)
+    caption: list[str] = field(default_factory=list)  # the title block
 
 
 @dataclass
@@ -104,11 +122,18 @@ class ReportInput:
     rates_sha256: str
     submissions: list[dict]
     warnings: list[tuple[str, str]]
+    large_loss: Decimal | None = None
 
 
 def kind_of(column: str) -> str:
     if column in MONEY_COLUMNS:
         return "money"
+    if column in OWN_CURRENCY_COLUMNS:
+        return "own_money"
+    if column in PERCENT_COLUMNS:
+        return "percent"
+    if column in SHARE_COLUMNS:
+        return "share"
     if column in NUMBER_COLUMNS:
         return "number"
     if column in INT_COLUMNS:
@@ -124,12 +149,13 @@ def build_report(data: ReportInput) -> list[SheetTable]:
     """Every sheet of SPEC 5, in its order."""
     names = {key: labels.sheet_name(key, data.locale) for key in labels.SHEETS}
     incidents = period_incidents(data.priced.incidents, data.period)
-    incidents_sheet = incidents_table(incidents, data, names["incidents"])
-    return [
+    lines_sheets = lines_tables(data, set(incidents["incident_id"]), names["lines"])
+    incidents_sheet = incidents_table(incidents, data, names["incidents"], first_lines(lines_sheets))
+    sheets = [
         summary_table(incidents, incidents_sheet, data, names["summary"]),
         standard_table(data, names["standard"]),
         incidents_sheet,
-        *lines_tables(data, set(incidents["incident_id"]), names["lines"]),
+        *lines_sheets,
         *customers_tables(data, set(incidents["incident_id"]), names["customers"]),
         business_units_table(incidents, data, names["business_units"]),
         insurance_table(data, names["insurance"]),
@@ -137,6 +163,18 @@ def build_report(data: ReportInput) -> list[SheetTable]:
         simple_table("warnings", names["warnings"], ["code", "message"], [list(w) for w in data.warnings], data.locale),
         run_info_table(data, names["run_info"]),
     ]
+    for sheet in sheets:
+        sheet.caption = caption(data, sheet.name)
+    return sheets
+
+
+def caption(data: ReportInput, sheet_name: str) -> list[str]:
+    """The title block: what the sheet is, and for which period, currency and standard."""
+    loc = data.locale
+    standard = f"{data.standard.name} {data.standard.version}".strip()
+    return [f"{labels.text('report_title', loc)} · {sheet_name}",
+            f"{labels.text('period', loc)} {data.period} · {labels.text('reporting_currency', loc)} "
+            f"{data.standard.reporting_currency} · {labels.text('standard', loc)} {standard}"]
 
 
 def period_incidents(totals: pd.DataFrame, period: str) -> pd.DataFrame:
@@ -146,7 +184,7 @@ def period_incidents(totals: pd.DataFrame, period: str) -> pd.DataFrame:
 def simple_table(key: str, name: str, columns: list[str], rows: list[list[object]], locale: str,
                  machine_headers: bool = False) -> SheetTable:
     headers = columns if machine_headers else [labels.header(c, locale) for c in columns]
-    return SheetTable(key, name, [Block(0, columns, rows, headers, filter=True)], freeze_row=1)
+    return SheetTable(key, name, [Block(TOP, columns, rows, headers, filter=True)], freeze_row=TOP + 1)
 
 
 def _sum_formula(sheet: str | None, column: int, first: int, count: int, value: Decimal) -> Formula:
@@ -170,41 +208,115 @@ def _cents(values) -> Decimal:
 
 
 def summary_table(incidents: pd.DataFrame, incidents_sheet: SheetTable, data: ReportInput, name: str) -> SheetTable:
+    """What a finance lead asks first: the totals and net, the change from last month, where the cost
+    comes from (category, responsible party) and the largest incidents."""
     loc, n = data.locale, len(incidents)
     col = {c: i for i, c in enumerate(INCIDENT_COLUMNS)}
     inc_name = incidents_sheet.name
     gross, recovery = _total(incidents["gross"]), _total(incidents["recovery"])
-    facts_block = Block(0, ["key", "value"], [], [], title=labels.text("report_title", loc))
-    gross_at = facts_block.first_data_row + 4  # 0-based row of the Gross figure; Net subtracts the next one
+    previous = _total(period_incidents(data.priced.incidents, previous_period(data.period))["net"])
+    at = {key: TOP + k for k, key in enumerate(
+        ["period", "reporting_currency", "standard", "incident_count", "gross", "recovery", "net", "net_previous",
+         "change"])}
+    value = {key: cell_name(row, 1) for key, row in at.items()}
     facts = [
         [labels.text("period", loc), data.period],
         [labels.text("reporting_currency", loc), data.standard.reporting_currency],
         [labels.text("standard", loc), f"{data.standard.name} {data.standard.version}".strip()],
-        [labels.text("incident_count", loc), Formula(f"=COUNTA({sheet_ref(inc_name, f'A2:A{max(n, 1) + 1}')})", n)],
-        [labels.text("gross", loc), _sum_formula(inc_name, col["gross"], 1, n, gross)],
-        [labels.text("recovery", loc), _sum_formula(inc_name, col["recovery"], 1, n, recovery)],
-        [labels.text("net", loc), Formula(f"={cell_name(gross_at, 1)}-{cell_name(gross_at + 1, 1)}", gross - recovery)],
+        [labels.text("incident_count", loc),
+         Formula(f"=COUNTA({sheet_ref(inc_name, f'A{TOP + 2}:A{TOP + 1 + max(n, 1)}')})", n)],
+        [labels.text("gross", loc), _sum_formula(inc_name, col["gross"], TOP + 1, n, gross)],
+        [labels.text("recovery", loc), _sum_formula(inc_name, col["recovery"], TOP + 1, n, recovery)],
+        [labels.text("net", loc), Formula(f"={value['gross']}-{value['recovery']}", gross - recovery)],
+        [labels.text("net_previous", loc), previous],
+        [labels.text("change", loc), Formula(f"={value['net']}-{value['net_previous']}", gross - recovery - previous)],
     ]
-    facts_block.rows = facts
-    by_category = [[code, labels.category_name(code, loc),
-                    _sum_formula(inc_name, col[code], 1, n, _total(incidents[code]))] for code in CATEGORIES]
-    cat_block = Block(11, ["category", "name", "amount"], by_category,
-                      [labels.header(c, loc) for c in ("category", "name", "amount")],
-                      title=labels.text("by_category", loc))
-    first = cat_block.first_data_row
-    by_category.append([labels.text("total", loc), "",
-                        _sum_formula(None, 2, first, len(CATEGORIES), gross)])
-    top = incidents.sort_values(["net", "incident_id"], ascending=[False, True]).head(TOP_INCIDENTS)
-    top_columns = ["incident_id", "title", "business_unit", "severity", "gross", "recovery", "net"]
-    top_block = Block(cat_block.first_data_row + len(by_category) + 2, top_columns,
-                      [[row[c] for c in top_columns] for _, row in top.iterrows()],
-                      [labels.header(c, loc) for c in top_columns], title=labels.text("top_incidents", loc))
-    chart = Chart("column", labels.text("chart_category", loc),
-                  sheet_ref(name, f"A{first + 1}:A{first + len(CATEGORIES)}"),
-                  [(labels.text("gross", loc), sheet_ref(name, f"C{first + 1}:C{first + len(CATEGORIES)}"))], "E2")
-    return SheetTable("summary", name, [facts_block, cat_block, top_block], charts=[chart])
+    facts_block = Block(TOP, ["key", "value"], facts[:4], [])
+    money_block = Block(at["gross"], ["key", "gross"], facts[4:], [])  # the same table, in money format
+    cat_block = _category_block(incidents, data, inc_name, at["change"] + 2)
+    party_block = _party_block(incidents, data, cat_block.row + len(cat_block.rows) + 3)
+    top_block = _top_block(incidents, data, party_block.row + len(party_block.rows) + 3)
+    top, bottom = cat_block.first_data_row + 1, cat_block.first_data_row + len(CATEGORIES)  # 1-based rows
+    by_category = Chart("column", labels.text("chart_category", loc), sheet_ref(name, f"B{top}:B{bottom}"),
+                        [(labels.text("gross", loc), sheet_ref(name, f"C{top}:C{bottom}"))], f"J{TOP + 1}")
+    net = Chart("column", labels.text("chart_net", loc), sheet_ref(name, f"B{bottom + 1}:B{bottom + 3}"),
+                [(labels.text("amount", loc), sheet_ref(name, f"C{bottom + 1}:C{bottom + 3}"))], f"J{TOP + 18}")
+    return SheetTable("summary", name, [facts_block, money_block, cat_block, party_block, top_block],
+                      charts=[by_category, net])
 
 
+def previous_period(period: str) -> str:
+    return (pd.Timestamp(f"{period}-01") - pd.offsets.MonthBegin(1)).strftime("%Y-%m")
+
+
+def _category_block(incidents: pd.DataFrame, data: ReportInput, inc_name: str, row: int) -> Block:
+    """Gross by category with its share, the insurance recovery against it, and the net."""
+    loc, n = data.locale, len(incidents)
+    col = {c: i for i, c in enumerate(INCIDENT_COLUMNS)}
+    first = row + 2  # title, header
+    gross, recovery = _total(incidents["gross"]), _total(incidents["recovery"])
+    gross_cell, recovery_row = cell_name(first + len(CATEGORIES), 2), first + len(CATEGORIES) + 1
+    rows = []
+    for k, code in enumerate(CATEGORIES):
+        amount = _total(incidents[code])
+        rows.append([code, labels.category_name(code, loc), _sum_formula(inc_name, col[code], TOP + 1, n, amount),
+                     _share(cell_name(first + k, 2), gross_cell, amount, gross)])
+    rows.append(["", labels.text("gross", loc), _sum_formula(None, 2, first, len(CATEGORIES), gross),
+                 _share(gross_cell, gross_cell, gross, gross)])
+    recovered = _sum_formula(inc_name, col["recovery"], TOP + 1, n, recovery)
+    rows.append(["INSURANCE", labels.text("recovery", loc), Formula(f"=-{recovered.text[1:]}", -recovery), None])
+    rows.append(["", labels.text("net", loc),
+                 Formula(f"={gross_cell}+{cell_name(recovery_row, 2)}", gross - recovery), None])
+    columns = ["category", "name", "amount", "share"]
+    return Block(row, columns, rows, [labels.header(c, loc) for c in columns], title=labels.text("by_category", loc),
+                 totals=3)
+
+
+def _party_block(incidents: pd.DataFrame, data: ReportInput, row: int) -> Block:
+    """Who the cost is down to: incidents, gross, recovery and net per responsible party, with shares."""
+    loc, first = data.locale, row + 2
+    parties = incidents["responsible_party"].map(responsible_party)
+    present = [p for p in PARTIES if (parties == p).any()]
+    total_row = first + len(present) + 1  # 1-based
+    net = _total(incidents["gross"]) - _total(incidents["recovery"])
+    rows = []
+    for r, party in enumerate(present, start=first + 1):
+        own = incidents[parties == party]
+        gross, recovery = _total(own["gross"]), _total(own["recovery"])
+        rows.append([labels.party_name(party, loc), len(own), gross, recovery, Formula(f"=C{r}-D{r}", gross - recovery),
+                     _share(f"E{r}", f"E{total_row}", gross - recovery, net)])
+    rows.append([labels.text("total", loc), *[_sum_formula(None, j, first, len(present), v) for j, v in
+                                             ((1, len(incidents)), (2, _total(incidents["gross"])),
+                                              (3, _total(incidents["recovery"])))],
+                 Formula(f"=C{total_row}-D{total_row}", net), _share(f"E{total_row}", f"E{total_row}", net, net)])
+    columns = ["responsible_party", "incidents", "gross", "recovery", "net", "share"]
+    return Block(row, columns, rows, [labels.header(c, loc) for c in columns], title=labels.text("by_party", loc),
+                 totals=1)
+
+
+def _top_block(incidents: pd.DataFrame, data: ReportInput, row: int) -> Block:
+    """At or over the large-loss threshold when one is set ([report] large_loss), else the top ten by net."""
+    loc = data.locale
+    by_net = incidents.sort_values(["net", "incident_id"], ascending=[False, True])
+    if data.large_loss is None:
+        chosen, title = by_net.head(TOP_INCIDENTS), labels.text("top_incidents", loc)
+    else:
+        chosen = by_net[by_net["net"] >= data.large_loss].head(LARGE_LOSS_ROWS)
+        title = labels.text("large_losses", loc).format(threshold=f"{data.large_loss:,.2f}",
+                                                        currency=data.standard.reporting_currency)
+    columns = ["incident_id", "title", "business_unit", "severity", "responsible_party", "gross", "recovery", "net"]
+    rows = [[responsible_party(r[c]) if c == "responsible_party" else r[c] for c in columns] for _, r in chosen.iterrows()]
+    return Block(row, columns, rows, [labels.header(c, loc) for c in columns], title=title)
+
+
+def responsible_party(value: object) -> str:
+    """Blank means internal (SPEC 2)."""
+    return value if isinstance(value, str) and value else "internal"
+
+
+def _share(part_cell: str, total_cell: str, part: Decimal, total: Decimal) -> Formula | Decimal:
+    """part / total, live; a plain 0 when the total is 0 (no #DIV/0! in the sheet)."""
+    return Formula(f"={part_cell}/{total_cell}", exact(part) / exact(total)) if total else ZERO
 # -- Standard ----------------------------------------------------------------------------
 
 
@@ -226,25 +338,40 @@ def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
 # -- Incidents ---------------------------------------------------------------------------
 
 
-def incidents_table(incidents: pd.DataFrame, data: ReportInput, name: str) -> SheetTable:
-    """Header cells are exactly the SPEC names in every locale: other tools read this sheet."""
+def incidents_table(incidents: pd.DataFrame, data: ReportInput, name: str,
+                    first_line: dict[str, tuple[str, str]]) -> SheetTable:
+    """Header cells are exactly the SPEC names in every locale: other tools read this sheet. Each
+    incident id links to the incident's first row on Lines."""
     col = {c: i for i, c in enumerate(INCIDENT_COLUMNS)}
     first_cat, last_cat = column_letter(col[CATEGORIES[0]]), column_letter(col[CATEGORIES[-1]])
     gross_col, recovery_col = column_letter(col["gross"]), column_letter(col["recovery"])
     rows = []
     for i, row in incidents.iterrows():
-        excel_row = i + 2
+        excel_row = TOP + 2 + i
         values = {c: row.get(c) for c in INCIDENT_COLUMNS}
+        if row["incident_id"] in first_line and i < EXCEL_LINKS:
+            values["incident_id"] = Link(row["incident_id"], *first_line[row["incident_id"]])
         values["duration_hours"] = row["duration_hours"]
         values["gross"] = Formula(f"=SUM({first_cat}{excel_row}:{last_cat}{excel_row})", row["gross"])
         values["net"] = Formula(f"={gross_col}{excel_row}-{recovery_col}{excel_row}", row["net"])
-        values["responsible_party"] = row["responsible_party"] or "internal"
+        values["responsible_party"] = responsible_party(row["responsible_party"])
         values["status"] = labels.text("revised" if row["revision"] > 1 else "new", data.locale)
         rows.append([values[c] for c in INCIDENT_COLUMNS])
     return simple_table("incidents", name, INCIDENT_COLUMNS, rows, data.locale, machine_headers=True)
 
 
 # -- Lines and Customers -----------------------------------------------------------------
+
+
+def first_lines(lines_sheets: list[SheetTable]) -> dict[str, tuple[str, str]]:
+    """incident_id → the sheet and cell of its first row on Lines."""
+    first: dict[str, tuple[str, str]] = {}
+    for sheet in lines_sheets:
+        block = sheet.blocks[0]
+        for r, row in enumerate(block.rows, start=block.first_data_row):
+            if row[0] not in first:
+                first[row[0]] = (sheet.name, cell_name(r, 0))
+    return first
 
 
 def lines_tables(data: ReportInput, incident_ids: set[str], name: str) -> list[SheetTable]:
@@ -264,7 +391,7 @@ def customers_tables(data: ReportInput, incident_ids: set[str], name: str) -> li
 def continued_tables(key: str, name: str, columns: list[str], rows: list[list[object]],
                      locale: str) -> list[SheetTable]:
     """A table longer than a worksheet continues on "<name> (2)", "<name> (3)", … each with its header."""
-    per_sheet = EXCEL_ROWS - 1
+    per_sheet = EXCEL_ROWS - TOP - 1
     chunks = [rows[i:i + per_sheet] for i in range(0, len(rows), per_sheet)] or [[]]
     return [simple_table(key, name if n == 0 else f"{name} ({n + 1})", columns, chunk, locale)
             for n, chunk in enumerate(chunks)]
@@ -282,15 +409,24 @@ def business_units_table(incidents: pd.DataFrame, data: ReportInput, name: str) 
     rec_col = column_letter(UNIT_COLUMNS.index("recovery"))
     rows = []
     for i, (unit, row) in enumerate(sums.iterrows()):
-        r = i + 2
+        r = TOP + 2 + i
         rows.append([unit, *[row[c] for c in CATEGORIES],
                      Formula(f"=SUM({cat_from}{r}:{cat_to}{r})", row["gross"]), row["recovery"],
                      Formula(f"={gross_col}{r}-{rec_col}{r}", row["net"])])
     totals = [labels.text("total", data.locale)]
     for j, column in enumerate(UNIT_COLUMNS[1:], start=1):
-        totals.append(_sum_formula(None, j, 1, len(rows), _total(sums[column])))
+        totals.append(_sum_formula(None, j, TOP + 1, len(rows), _total(sums[column])))
     rows.append(totals)
-    return simple_table("business_units", name, UNIT_COLUMNS, rows, data.locale)
+    sheet = simple_table("business_units", name, UNIT_COLUMNS, rows, data.locale)
+    sheet.blocks[0].totals = 1
+    last = TOP + len(rows)  # 1-based row of the last business unit
+    sheet.charts.append(Chart("column", labels.text("chart_units", data.locale),
+                              sheet_ref(name, f"A{TOP + 2}:A{max(last, TOP + 2)}"),
+                              [(labels.category_name(c, data.locale),
+                                sheet_ref(name, f"{column_letter(j)}{TOP + 2}:{column_letter(j)}{max(last, TOP + 2)}"))
+                               for j, c in enumerate(CATEGORIES, start=1)],
+                              f"{column_letter(len(UNIT_COLUMNS) + 1)}{TOP + 1}", subtype="stacked"))
+    return sheet
 
 
 # -- Insurance ---------------------------------------------------------------------------
@@ -327,13 +463,14 @@ def trend_table(data: ReportInput, name: str) -> SheetTable:
     for period in periods:
         own = totals[totals["period"] == period]
         gross, recovery = _total(own["gross"]), _total(own["recovery"])
-        r = len(rows) + 2
+        r = TOP + 2 + len(rows)
         rows.append([period, len(own), gross, recovery, Formula(f"=C{r}-D{r}", gross - recovery)])
     sheet = simple_table("trend", name, TREND_COLUMNS, rows, data.locale)
-    last = len(rows) + 1
-    sheet.charts.append(Chart("line", labels.text("chart_trend", data.locale), sheet_ref(name, f"A2:A{last}"),
-                              [(labels.header(c, data.locale), sheet_ref(name, f"{column_letter(i)}2:{column_letter(i)}{last}"))
-                               for i, c in ((2, "gross"), (3, "recovery"), (4, "net"))], "G2"))
+    first, last = TOP + 2, TOP + 1 + len(rows)
+    sheet.charts.append(Chart("line", labels.text("chart_trend", data.locale), sheet_ref(name, f"A{first}:A{last}"),
+                              [(labels.header(c, data.locale),
+                                sheet_ref(name, f"{column_letter(i)}{first}:{column_letter(i)}{last}"))
+                               for i, c in ((2, "gross"), (3, "recovery"), (4, "net"))], f"G{TOP + 1}"))
     return sheet
 
 
@@ -353,9 +490,9 @@ def run_info_table(data: ReportInput, name: str) -> SheetTable:
         [labels.text("standard_version", loc), data.standard.version],
         [labels.text("reporting_currency", loc), data.standard.reporting_currency],
     ]
-    facts_block = Block(0, ["key", "value"], facts, [labels.header("key", loc), labels.header("value", loc)])
+    facts_block = Block(TOP, ["key", "value"], facts, [labels.header("key", loc), labels.header("value", loc)])
     columns = ["file_name", "sha256", "status", "incidents"]
     rows = [[s["file_name"], s["sha256"], s["status"], s.get("incidents", 0)] for s in data.submissions]
-    subs = Block(len(facts) + 2, columns, rows, [labels.header(c, loc) for c in columns],
+    subs = Block(TOP + len(facts) + 2, columns, rows, [labels.header(c, loc) for c in columns],
                  title=labels.text("submissions", loc))
     return SheetTable("run_info", name, [facts_block, subs])

@@ -12,6 +12,7 @@ import shutil
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 from compensation_report.errors import BusyError, ConfigError
@@ -44,6 +45,7 @@ class Config:
     root: Path
     rates: Path
     locale: str = "en"
+    large_loss: Decimal | None = None  # Summary lists incidents with at least this net; none: the top ten
     settle_seconds: float = 2.0
     email: EmailConfig = field(default_factory=EmailConfig)
 
@@ -80,6 +82,7 @@ def load_config(root: Path) -> Config:
         root=root,
         rates=root / report.get("rates", "rates/rates.xlsx"),
         locale=locale,
+        large_loss=_large_loss(path, report.get("large_loss")),
         settle_seconds=float(inbox.get("settle_seconds", 2)),
         email=EmailConfig(
             mode=mode,
@@ -90,6 +93,14 @@ def load_config(root: Path) -> Config:
                             username=smtp.get("username", ""), password_env=smtp.get("password_env", "SMTP_PASSWORD")),
         ),
     )
+
+
+def _large_loss(path: Path, value: object) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(f"{path}: [report] large_loss must be an amount of 0 or more, not {value!r}")
+    return Decimal(str(value))
 
 
 def discover_inbox(inbox: Path, settle_seconds: float, now: float) -> list[Path]:

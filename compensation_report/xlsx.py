@@ -10,21 +10,13 @@ from typing import Callable
 
 import xlsxwriter
 
+from compensation_report import labels
 from compensation_report.tables import Block, Chart, SheetTable
 from compensation_report.xlsx_rows import BulkRowsWorksheet
 
-NUMBER_FORMATS = {
-    "money": "#,##0.00",
-    "number": "#,##0.####",
-    "int": "0",
-    "datetime": "yyyy-mm-dd hh:mm",
-    "date": "yyyy-mm-dd",
-    "text": None,
-}
-
-
 def write_report(sheets: list[SheetTable], path: Path, created: datetime,
-                 on_sheet: Callable[[int, int], None] | None = None) -> Path:
+                 on_sheet: Callable[[int, int], None] | None = None,
+                 number_formats: dict[str, str | None] | None = None) -> Path:
     """Write atomically: a reader never sees a half-written report."""
     path.parent.mkdir(parents=True, exist_ok=True)
     for leftover in path.parent.glob(f".{path.stem}.*.xlsx.tmp"):  # our own, from a run that was killed
@@ -32,7 +24,7 @@ def write_report(sheets: list[SheetTable], path: Path, created: datetime,
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsx.tmp", dir=path.parent)
     os.close(fd)
     try:
-        _write(sheets, Path(tmp_name), created, on_sheet)
+        _write(sheets, Path(tmp_name), created, on_sheet, number_formats)
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)  # our own temp file, never a user's
@@ -40,20 +32,23 @@ def write_report(sheets: list[SheetTable], path: Path, created: datetime,
     return path
 
 
-def _write(sheets: list[SheetTable], path: Path, created: datetime, on_sheet=None) -> None:
+def _write(sheets: list[SheetTable], path: Path, created: datetime, on_sheet=None,
+           number_formats: dict[str, str | None] | None = None) -> None:
     book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
     book.set_properties({"title": "Compensation report", "created": created})
-    formats = {kind: book.add_format({"num_format": fmt} if fmt else {}) for kind, fmt in NUMBER_FORMATS.items()}
-    header = book.add_format({"bold": True, "bottom": 1, "bg_color": "#DDEBF7"})
-    title = book.add_format({"bold": True, "font_size": 12})
+    styles = _Styles(book, number_formats or labels.number_formats("en"))
     for done, sheet in enumerate(sheets):
         if on_sheet:
             on_sheet(done, len(sheets) + 1)  # the last step is packing the file
         ws = book.add_worksheet(sheet.name, worksheet_class=BulkRowsWorksheet)
+        for row, (text, style) in enumerate(zip(sheet.caption, (styles.title, styles.subtitle))):
+            ws.write_string(row, 0, text, style)
         for block in sheet.blocks:
-            _write_block(ws, block, formats, header, title)
+            _write_block(ws, block, styles)
+        _set_widths(ws, sheet.blocks)
         if sheet.freeze_row is not None:
             ws.freeze_panes(sheet.freeze_row, 0)
+        _print_setup(ws, sheet)
         for chart in sheet.charts:
             _insert_chart(book, ws, chart)
     if on_sheet:
@@ -61,25 +56,76 @@ def _write(sheets: list[SheetTable], path: Path, created: datetime, on_sheet=Non
     book.close()
 
 
-def _write_block(ws, block: Block, formats: dict, header_format, title_format) -> None:
+class _Styles:
+    """Every cell format of the report, made once."""
+
+    def __init__(self, book, number_formats: dict[str, str | None]):
+        self.title = book.add_format({"bold": True, "font_size": 14})
+        self.subtitle = book.add_format({"italic": True, "font_color": "#595959"})
+        self.block_title = book.add_format({"bold": True, "font_size": 12})
+        header = {"bold": True, "bottom": 1, "bg_color": "#DDEBF7", "text_wrap": True, "valign": "top"}
+        self.header = book.add_format(header)
+        self.number_header = book.add_format({**header, "align": "right"})  # over right-aligned numbers
+        self.cells = {kind: book.add_format({"num_format": fmt} if fmt else {}) for kind, fmt in number_formats.items()}
+        self.totals = {kind: book.add_format({**({"num_format": fmt} if fmt else {}), "bold": True, "top": 1,
+                                              "bg_color": "#F2F2F2"})
+                       for kind, fmt in number_formats.items()}
+
+
+def _write_block(ws, block: Block, styles: _Styles) -> None:
     if block.title:
-        ws.write_string(block.row, 0, block.title, title_format)
+        ws.write_string(block.row, 0, block.title, styles.block_title)
+    kinds = block.kinds
     for j, text in enumerate(block.headers):
         if text:
-            ws.write_string(block.header_row, j, text, header_format)
-    kinds = block.kinds
-    ws.write_rows(block.first_data_row, block.rows, [formats[kind] for kind in kinds])
+            ws.write_string(block.header_row, j, text, styles.header if kinds[j] == "text" else styles.number_header)
+    body = len(block.rows) - block.totals
+    ws.write_rows(block.first_data_row, block.rows[:body], [styles.cells[kind] for kind in kinds])
+    if block.totals:
+        ws.write_rows(block.first_data_row + body, block.rows[body:], [styles.totals[kind] for kind in kinds])
     if block.filter and block.columns:
-        last_row = block.header_row + max(len(block.rows), 1)
-        ws.autofilter(block.header_row, 0, last_row, len(block.columns) - 1)
-    for j, kind in enumerate(kinds):
-        ws.set_column(j, j, 18 if kind in ("datetime", "money") else 14)
+        ws.autofilter(block.header_row, 0, block.header_row + max(body, 1), len(block.columns) - 1)
+
+
+WIDTHS = {"money": 17, "own_money": 15, "datetime": 17, "date": 12, "number": 11, "int": 9, "percent": 9, "share": 8}
+
+
+def _set_widths(ws, blocks: list[Block]) -> None:
+    """Fixed widths for numbers and dates; text as wide as its header and its first rows, within reason."""
+    widths: dict[int, float] = {}
+    for block in blocks:
+        for j, kind in enumerate(block.kinds):
+            width = WIDTHS.get(kind) or _text_width([block.headers[j] if block.headers else ""]
+                                                    + [row[j] for row in block.rows[:200] if j < len(row)])
+            widths[j] = max(widths.get(j, 0), width)
+    for j, width in sorted(widths.items()):
+        ws.set_column(j, j, width)
+
+
+def _text_width(values: list[object]) -> float:
+    longest = max((sum(2 if ord(ch) > 0x2E7F else 1 for ch in str(v)) for v in values if isinstance(v, str)),
+                  default=8)  # a CJK character is two columns wide
+    return min(max(longest + 2, 8), 48)
+
+
+def _print_setup(ws, sheet: SheetTable) -> None:
+    """Landscape A4, as wide as one page, the table's header repeated on every page."""
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.set_footer("&L&A&R&P / &N")
+    tables = [b for b in sheet.blocks if b.filter]
+    if tables:
+        ws.repeat_rows(tables[0].header_row)
 
 
 def _insert_chart(book, ws, chart: Chart) -> None:
-    excel_chart = book.add_chart({"type": chart.kind})
+    excel_chart = book.add_chart({"type": chart.kind, **({"subtype": chart.subtype} if chart.subtype else {})})
     for name, values in chart.series:
         excel_chart.add_series({"name": name, "categories": "=" + chart.categories, "values": "=" + values})
     excel_chart.set_title({"name": chart.title})
+    excel_chart.set_y_axis({"num_format": "#,##0"})
+    if len(chart.series) == 1:
+        excel_chart.set_legend({"none": True})
     excel_chart.set_size({"width": 640, "height": 320})
     ws.insert_chart(chart.anchor, excel_chart)

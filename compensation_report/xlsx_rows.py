@@ -24,7 +24,8 @@ from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
-from compensation_report.tables import Formula
+from compensation_report.cells import sheet_ref
+from compensation_report.tables import Formula, Link
 
 def excel_value(value: object) -> object:
     """What a report value is in Excel: None (no cell), text, a number, a datetime, a bool or a Formula."""
@@ -86,15 +87,16 @@ class BulkRowsWorksheet(Worksheet):
                     continue
                 elif not (kind is Decimal and value.is_finite() or kind is int or kind in _ALWAYS_FAST
                           or (kind is float and isfinite(value))):
-                    if not self._write_by_xlsxwriter(r, j, value, formats[j]):
-                        continue
+                    if self._write_by_xlsxwriter(r, j, value, formats[j]):
+                        _first_use(block.formats_in_order, self.table[r][j].format)  # a link's format is its own
+                        first, last = (j if first < 0 else first), j
+                    continue
                 if first < 0:
                     first = j
                 last = j
                 if j in unseen:
                     unseen.discard(j)
-                    if all(f is not formats[j] for f in block.formats_in_order):
-                        block.formats_in_order.append(formats[j])
+                    _first_use(block.formats_in_order, formats[j])
             if first >= 0:
                 self._bulk[r] = (block, r - first_row)
                 self._check_dimensions(r, first)
@@ -109,6 +111,8 @@ class BulkRowsWorksheet(Worksheet):
             return False
         if isinstance(value, Formula):
             self.write_formula(row, col, value.text, fmt, excel_value(value.value))
+        elif isinstance(value, Link):  # in XlsxWriter's hyperlink style, not the column's
+            self.write_url(row, col, f"internal:{sheet_ref(value.sheet, value.cell)}", None, value.text)
         elif isinstance(value, bool):
             self.write_boolean(row, col, value, fmt)
         elif isinstance(value, (int, float)):
@@ -214,6 +218,11 @@ class BulkRowsWorksheet(Worksheet):
                 else:
                     data.append(None if number is None else f"{number:.16g}")
         return data
+
+
+def _first_use(formats_in_order: list[Format], fmt: Format | None) -> None:
+    if fmt is not None and all(f is not fmt for f in formats_in_order):
+        formats_in_order.append(fmt)
 
 
 def _number_styles(block: _Rows) -> None:

@@ -8,13 +8,18 @@ from pathlib import Path
 import openpyxl
 from openpyxl.utils import range_boundaries
 
+from compensation_report.tables import TOP
+
+HEADER_ROW = TOP + 1  # 1-based: every report table sits under the sheet's title block
+
 REF = r"(?:'((?:[^']|'')+)'!)?(\$?[A-Z]+\$?\d+(?::\$?[A-Z]+\$?\d+)?)"
 FUNCTION = re.compile(rf"^=(SUM|COUNTA)\({REF}\)$")
-DIFFERENCE = re.compile(rf"^={REF}-{REF}$")
+BINARY = re.compile(rf"^={REF}([-+/]){REF}$")
+NEGATED = re.compile(r"^=-(SUM\(.*\))$")
 
 
 class FormulaBook:
-    """Evaluates the few formula shapes the report uses (SUM, COUNTA, A-B) from the cells themselves."""
+    """Evaluates the few formula shapes the report uses (SUM, -SUM, COUNTA, A-B, A+B, A/B) from the cells themselves."""
 
     def __init__(self, path: Path):
         self.formulas = openpyxl.load_workbook(path)
@@ -34,9 +39,12 @@ class FormulaBook:
             if name == "COUNTA":
                 return sum(1 for v in values if v not in (None, ""))
             return sum(v for v in values if isinstance(v, (int, float)))
-        if match := DIFFERENCE.match(formula):
-            s1, r1, s2, r2 = match.groups()
-            return self._range(s1 or sheet, r1)[0] - self._range(s2 or sheet, r2)[0]
+        if match := NEGATED.match(formula):
+            return -self.evaluate(sheet, "=" + match.group(1))
+        if match := BINARY.match(formula):
+            s1, r1, operator, s2, r2 = match.groups()
+            a, b = self._range(s1 or sheet, r1)[0], self._range(s2 or sheet, r2)[0]
+            return a - b if operator == "-" else a + b if operator == "+" else a / b
         raise AssertionError(f"unexpected formula shape: {formula}")
 
     def _range(self, sheet: str, ref: str) -> list:

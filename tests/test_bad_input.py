@@ -25,6 +25,7 @@ from click.testing import CliRunner
 import hostile
 from builders import incident, write_small_workspace, write_workbook
 from compensation_report.cli import cli
+from helpers import HEADER_ROW
 
 REVIEW = {"category": "REPAIR", "item": "review"}  # fixed 5,000 in the small standard
 
@@ -56,7 +57,7 @@ def errors_of(ws, name: str) -> str:
 def report_incidents(ws) -> set[str]:
     sheet = openpyxl.load_workbook(ws / "reports" / "2026-10" / "compensation_report_2026-10.xlsx",
                                    read_only=True)["Incidents"]
-    return {row[0] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    return {row[0] for row in sheet.iter_rows(min_row=HEADER_ROW + 1, values_only=True)}
 
 
 @pytest.fixture
@@ -227,9 +228,9 @@ def test_merged_cells_count_on_every_row_and_a_hidden_sheet_is_read_and_noted(ws
 
     assert result.exit_code == 0, result.output
     report = openpyxl.load_workbook(ws / "reports" / "2026-10" / "compensation_report_2026-10.xlsx")
-    lines = [r for r in report["Lines"].iter_rows(min_row=2, values_only=True) if r[0] == "MG"]
+    lines = [r for r in report["Lines"].iter_rows(min_row=HEADER_ROW + 1, values_only=True) if r[0] == "MG"]
     assert [(r[1], r[2]) for r in lines] == [("REPAIR", "review"), ("REPAIR", "vendor")]
-    warnings = [r[1] for r in report["Warnings"].iter_rows(min_row=2, values_only=True)]
+    warnings = [r[1] for r in report["Warnings"].iter_rows(min_row=HEADER_ROW + 1, values_only=True)]
     assert "merged.xlsx › Losses: the sheet is hidden in Excel; it was read like any other" in warnings
 
 
@@ -267,10 +268,10 @@ def test_input_text_never_becomes_a_formula_or_a_header_line(ws):
     assert invoke("run", "-w", ws, "--period", "2026-10").exit_code == 0
 
     sheet = openpyxl.load_workbook(ws / "reports" / "2026-10" / "compensation_report_2026-10.xlsx")["Incidents"]
-    titles = {row[0].value: row[1] for row in sheet.iter_rows(min_row=2)}
+    titles = {row[0].value: row[1] for row in sheet.iter_rows(min_row=HEADER_ROW + 1)}
     assert (titles["H"].value, titles["H"].data_type) == ('=HYPERLINK("http://evil.example","click")', "s")
     assert (titles["N"].value, titles["N"].data_type) == ("line one\nBcc: evil@example.com", "s")
-    unit = next(row[2] for row in sheet.iter_rows(min_row=2) if row[0].value == "H")
+    unit = next(row[2] for row in sheet.iter_rows(min_row=HEADER_ROW + 1) if row[0].value == "H")
     assert (unit.value, unit.data_type) == ("+cmd|' /C calc'!A0", "s")
     (eml,) = (ws / "outbox").glob("*.eml")
     message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from builders import incident, write_small_workspace, write_workbook
 from compensation_report.cli import cli
-from helpers import assert_formulas_match_cached_values
+from helpers import HEADER_ROW, assert_formulas_match_cached_values
 
 SHEETS = ["Summary", "Standard", "Incidents", "Lines", "Customers", "Business Units", "Insurance", "Trend",
           "Warnings", "Run Info"]
@@ -35,7 +35,7 @@ def report_of(ws, period="2026-10"):
 
 def incident_totals(path) -> dict[str, tuple]:
     sheet = openpyxl.load_workbook(path, data_only=True)["Incidents"]
-    rows = list(sheet.iter_rows(values_only=True))
+    rows = list(sheet.iter_rows(min_row=HEADER_ROW, values_only=True))
     col = {name: i for i, name in enumerate(rows[0])}
     return {r[0]: (r[col["gross"]], r[col["recovery"]], r[col["net"]]) for r in rows[1:]}
 
@@ -52,7 +52,8 @@ def test_run_writes_every_sheet_with_totals_as_formulas_and_archives_the_input(w
     assert result.output.strip().endswith(f"Report: {report_of(ws)}")
     book = openpyxl.load_workbook(report_of(ws))
     assert book.sheetnames == SHEETS
-    assert [c.value for c in book["Incidents"][1]] == [
+    assert book["Incidents"]["A1"].value == "Compensation report · Incidents"
+    assert [c.value for c in book["Incidents"][HEADER_ROW]] == [
         "incident_id", "title", "business_unit", "system", "severity", "started_at", "resolved_at",
         "duration_hours", "LOSS", "DOWNTIME", "CUSTOMER", "FINE", "REPAIR", "gross", "recovery", "net",
         "responsible_party", "status"]
@@ -105,7 +106,7 @@ def test_a_revision_replaces_the_incident_whole(ws):
     assert "accepted  payments_fix.xlsx: 1 incident(s), revised A" in result.output
     # only the revision's fixed 5,000 review remains: no downtime, customers or fine from the first version
     assert incident_totals(report_of(ws))["A"] == (5000, 0, 5000)
-    statuses = [r[17] for r in openpyxl.load_workbook(report_of(ws))["Incidents"].iter_rows(min_row=2, values_only=True)]
+    statuses = [r[17] for r in openpyxl.load_workbook(report_of(ws))["Incidents"].iter_rows(min_row=HEADER_ROW + 1, values_only=True)]
     assert statuses == ["revised", "new"]
 
 
@@ -154,7 +155,7 @@ def test_chinese_locale_names_the_sheets_in_chinese(ws):
     assert invoke("run", "-w", ws, "--period", "2026-10", "--locale", "zh-CN", "--no-email").exit_code == 0
     book = openpyxl.load_workbook(report_of(ws))
     assert book.sheetnames == SHEETS_ZH
-    assert book["事故汇总"]["A1"].value == "incident_id"  # the machine-read header stays as the SPEC names it
+    assert book["事故汇总"].cell(HEADER_ROW, 1).value == "incident_id"  # the machine-read header stays as the SPEC names it
     assert assert_formulas_match_cached_values(report_of(ws)) >= 20
 
 
@@ -184,7 +185,7 @@ def test_the_report_email_is_written_to_the_outbox(ws):
 def test_incident_totals_sum_to_the_summary(ws):
     invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
     summary = openpyxl.load_workbook(report_of(ws), data_only=True)["Summary"]
-    figures = {row[0]: row[1] for row in summary.iter_rows(min_row=2, max_row=8, values_only=True)}
+    figures = {row[0]: row[1] for row in summary.iter_rows(min_row=HEADER_ROW, max_row=HEADER_ROW + 8, values_only=True)}
     totals = incident_totals(report_of(ws)).values()
     assert D(str(figures["Gross"])) == sum(D(str(g)) for g, _, _ in totals)
     assert figures["Net"] == pytest.approx(figures["Gross"] - figures["Insurance recovery"])
@@ -215,26 +216,29 @@ def test_input_text_that_looks_like_a_formula_is_written_as_text(ws):
         "Losses": [{"incident_id": "=1+1", "category": "REPAIR", "item": "review", "note": "-2+3"}]})
     assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
     book = openpyxl.load_workbook(report_of(ws))
-    a, b, c = (book["Incidents"].cell(2, col) for col in (1, 2, 3))
+    a, b, c = (book["Incidents"].cell(HEADER_ROW + 1, col) for col in (1, 2, 3))
     assert [(x.value, x.data_type) for x in (a, b, c)] == [
         ("=1+1", "s"), ('=HYPERLINK("http://x","y")', "s"), ("@SUM(A1)", "s")]
-    assert book["Lines"]["S2"].value == "-2+3" and book["Lines"]["S2"].data_type == "s"
+    note = book["Lines"].cell(HEADER_ROW + 1, 19)
+    assert (note.value, note.data_type) == ("-2+3", "s")
 
 
 def test_a_table_longer_than_a_worksheet_continues_on_numbered_sheets(ws, monkeypatch):
     from compensation_report import tables
 
     assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
-    every_line = list(openpyxl.load_workbook(report_of(ws))["Lines"].iter_rows(values_only=True))
-    monkeypatch.setattr(tables, "EXCEL_ROWS", 4)  # a header and three lines per sheet
+    every_line = list(openpyxl.load_workbook(report_of(ws))["Lines"].iter_rows(min_row=HEADER_ROW, values_only=True))
+    monkeypatch.setattr(tables, "EXCEL_ROWS", HEADER_ROW + 3)  # the title block, a header and three lines per sheet
     assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
     book = openpyxl.load_workbook(report_of(ws))
     parts = [name for name in book.sheetnames if name.startswith("Lines")]
     assert parts == ["Lines"] + [f"Lines ({n})" for n in range(2, len(parts) + 1)]
     assert len(parts) == -(-(len(every_line) - 1) // 3)
     continued = [book[name] for name in parts]
-    assert all(sheet.max_row <= 4 and sheet["A1"].value == every_line[0][0] for sheet in continued)
-    assert [row for sheet in continued for row in sheet.iter_rows(min_row=2, values_only=True)] == every_line[1:]
+    assert all(sheet.max_row <= HEADER_ROW + 3 and sheet.cell(HEADER_ROW, 1).value == every_line[0][0]
+               for sheet in continued)
+    assert [row for sheet in continued for row in sheet.iter_rows(min_row=HEADER_ROW + 1, values_only=True)] \
+        == every_line[1:]
     assert book.sheetnames[book.sheetnames.index(parts[-1]) + 1] == "Customers"
 
 

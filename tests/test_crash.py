@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 
 from builders import incident, write_small_workspace, write_workbook
+from helpers import HEADER_ROW
 
 # Runs the CLI with one function wrapped so that its n-th call kills the process, before or after it runs.
 KILLER = """
@@ -85,7 +86,7 @@ def state(ws: Path) -> dict:
         revisions = db.execute("SELECT COUNT(*) FROM incident_revisions").fetchone()[0]
         unmoved = db.execute("SELECT COUNT(*) FROM submissions WHERE stored_as IS NULL").fetchone()[0]
     report = ws / "reports" / "2026-10" / "compensation_report_2026-10.xlsx"
-    rows = list(openpyxl.load_workbook(report, data_only=True)["Incidents"].iter_rows(values_only=True))
+    rows = list(openpyxl.load_workbook(report, data_only=True)["Incidents"].iter_rows(min_row=HEADER_ROW, values_only=True))
     places = {name: [folder for folder in ("inbox", "archive", "rejected")
                      if any(p.name == name for p in (ws / folder).rglob(name))] for name in FILES}
     return {"statuses": statuses, "revisions": revisions, "unmoved": unmoved, "incidents": rows[1:],

@@ -19,36 +19,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from compensation_report import pipeline, xlsx
-from compensation_report.tables import Block, Formula, SheetTable
+from compensation_report.tables import Block, Formula, Link, SheetTable
 from compensation_report.xlsx_rows import BulkRowsWorksheet, excel_value
 
 CREATED = datetime(2026, 11, 1, 8, 0)
 
 
 def write_cell_by_cell(ws, first_row: int, rows: list[list[object]], formats: list) -> None:
-    """The reference: each cell through XlsxWriter's own write methods."""
+    """The reference: each cell through XlsxWriter's own write methods (write_number, write_string, …)."""
     for r, row in enumerate(rows, start=first_row):
         for j, value in enumerate(row):
-            value = excel_value(value)
-            if value is None:
-                continue
-            if isinstance(value, Formula):
-                ws.write_formula(r, j, value.text, formats[j], excel_value(value.value))
-            elif isinstance(value, bool):
-                ws.write_boolean(r, j, value, formats[j])
-            elif isinstance(value, (int, float)):
-                ws.write_number(r, j, value, formats[j])
-            elif isinstance(value, datetime):
-                ws.write_datetime(r, j, value, formats[j])
-            else:
-                ws.write_string(r, j, str(value), formats[j])
+            ws._write_by_xlsxwriter(r, j, value, formats[j])
 
 
-def write_both_ways(sheets: list[SheetTable], folder: Path, monkeypatch) -> tuple[Path, Path]:
-    bulk = xlsx.write_report(sheets, folder / "bulk.xlsx", CREATED)
+def write_both_ways(sheets: list[SheetTable], folder: Path, monkeypatch, number_formats=None) -> tuple[Path, Path]:
+    bulk = xlsx.write_report(sheets, folder / "bulk.xlsx", CREATED, None, number_formats)
     with monkeypatch.context() as patched:
         patched.setattr(BulkRowsWorksheet, "write_rows", write_cell_by_cell)
-        reference = xlsx.write_report(sheets, folder / "reference.xlsx", CREATED)
+        reference = xlsx.write_report(sheets, folder / "reference.xlsx", CREATED, None, number_formats)
     return bulk, reference
 
 
@@ -66,18 +54,19 @@ def one_sheet(rows: list[list[object]], columns: list[str], title: str | None = 
 
 
 def test_the_sample_month_is_written_as_xlsxwriter_writes_it(tmp_path, monkeypatch):
-    captured: list[list[SheetTable]] = []
+    captured = []
     real_write = xlsx.write_report
 
-    def capture(sheets, path, created, on_sheet=None):
-        captured.append(sheets)
-        return real_write(sheets, path, created, on_sheet)
+    def capture(sheets, path, created, on_sheet=None, number_formats=None):
+        captured.append((sheets, number_formats))
+        return real_write(sheets, path, created, on_sheet, number_formats)
 
     monkeypatch.setattr(pipeline, "write_report", capture)
     root = pipeline.init_workspace(tmp_path / "ws")
     pipeline.run_period(root, "2026-10", send_email=False)
-    assert len(captured) == 1 and sum(len(b.rows) for s in captured[0] for b in s.blocks) > 50
-    assert_same_file(*write_both_ways(captured[0], tmp_path, monkeypatch))
+    (sheets, number_formats), = captured
+    assert sum(len(b.rows) for s in sheets for b in s.blocks) > 50 and number_formats["money"].endswith('"CNY"')
+    assert_same_file(*write_both_ways(sheets, tmp_path, monkeypatch, number_formats))
 
 
 def test_every_kind_of_value_is_written_as_xlsxwriter_writes_it(tmp_path, monkeypatch):
@@ -90,6 +79,7 @@ def test_every_kind_of_value_is_written_as_xlsxwriter_writes_it(tmp_path, monkey
         [None, None, None, None, None, None, None],  # a blank row inside the table
         [long_text, Decimal("1E+14"), float("nan"), datetime(1900, 3, 1), None, np.float64(2.25), False],
         ["plain", 10**16, -0.0, None, None, "中文 名称", Formula("=SUM(B3:B7)", Decimal("12.49"))],
+        [Link("INC-1", "Lines", "A5"), Link("it's", "Lines (2)", "B9"), None, None, None, None, None],
     ]
     assert_same_file(*write_both_ways(one_sheet(rows, columns), tmp_path, monkeypatch))
 
