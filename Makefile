@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= build/demo
 
-.PHONY: install demo test samples clean bench libreoffice
+.PHONY: install demo test samples clean bench libreoffice golden picture
 
 install: $(VENV)/.installed
 
@@ -22,13 +22,22 @@ demo: install  ## a fresh workspace from sample_inputs/, then the monthly batch 
 test: install libreoffice
 	$(BIN)/python -m pytest -q
 
+APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
+
 # The recalculation test needs a real spreadsheet application: Debian's headless LibreOffice Calc.
 libreoffice:
 	@command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1 || { \
 		echo "Installing LibreOffice Calc (Debian package libreoffice-calc-nogui) for the recalculation test"; \
-		$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq \
-			--no-install-recommends libreoffice-calc-nogui >/dev/null; }
+		$(APT) update -qq && $(APT) install -y -qq --no-install-recommends libreoffice-calc-nogui >/dev/null; }
+
+golden: install  ## rewrite tests/golden/ from today's report: open the files, review, commit them with the change
+	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_golden.py -k reference
+
+picture: install libreoffice  ## docs/summary.png: the sample month's Summary sheet as LibreOffice draws it
+	@command -v pdftoppm >/dev/null 2>&1 && fc-list | grep -qi wenquanyi || { \
+		echo "Installing poppler-utils and a Chinese font (Debian packages) to draw the picture"; \
+		$(APT) update -qq && $(APT) install -y -qq --no-install-recommends poppler-utils fonts-wqy-microhei >/dev/null; }
+	$(BIN)/python tools/draw_summary.py docs/summary.png
 
 samples: install  ## regenerate sample_inputs/ from tools/make_samples.py
 	$(BIN)/python tools/make_samples.py
