@@ -66,6 +66,12 @@ TEXT = {
     "submissions": ("Input submissions", "输入文件"),
     "new": ("new", "新增"),
     "revised": ("revised", "修订"),
+    "warn_rejected": ("{file}: rejected with {count} problem(s); see {errors}", "{file}：有 {count} 个问题，已退回；见 {errors}"),
+    "warn_duplicate": ("{file}: byte-identical to a workbook already accepted; counted once",
+                       "{file}：与已接收的工作簿完全相同，只计一次"),
+    "warn_revised": ("{incident}: replaced by the revision in {file}", "{incident}：已由 {file} 中的修订版本替换"),
+    "warn_other_period": ("{incident} ({file}) starts in {period}: priced for limits, reported in its own period",
+                          "{incident}（{file}）开始于 {period}：为计算限额而计价，在其所属期间报告"),
 }
 
 CATEGORY_NAMES = {

@@ -258,7 +258,7 @@ def build_period_report(config: Config, ledger: Ledger, standard: Standard, rate
     if progress:
         progress("lines priced", len(priced.lines), len(priced.lines))
     in_period = priced.incidents[priced.incidents["period"] == period]
-    warnings = run_warnings(outcomes, priced, period)
+    warnings = run_warnings(outcomes, priced, period, locale)
     data = ReportInput(
         period=period, locale=locale, standard=standard, priced=priced, generated_at=report_clock(),
         version=__version__, rates_file=config.rates.name, rates_sha256=rates_sha,
@@ -302,23 +302,27 @@ def report_submissions(ledger: Ledger, outcomes: list[FileOutcome], in_period: p
     return [{**s, "incidents": counts.get(s["id"], 0)} for s in ledger.submissions([int(i) for i in ids])]
 
 
-def run_warnings(outcomes: list[FileOutcome], priced: Priced, period: str) -> list[tuple[str, str]]:
-    """Non-fatal findings for the Warnings sheet."""
+def run_warnings(outcomes: list[FileOutcome], priced: Priced, period: str, locale: str = "en") -> list[tuple[str, str]]:
+    """Non-fatal findings for the Warnings sheet. The sentences are the locale's; a problem found in
+    a workbook (notes, pricing) keeps the checker's English words, as in the errors files."""
+    def say(key: str, **values: object) -> str:
+        return labels.text(key, locale).format(**values)
+
     warnings = []
     for o in outcomes:
         if o.status == "rejected":
-            warnings.append(("rejected", f"{o.file}: rejected with {len(o.problems)} problem(s); "
-                                         f"see rejected/{o.moved_to.name}.errors.txt"))
+            warnings.append(("rejected", say("warn_rejected", file=o.file, count=len(o.problems),
+                                             errors=f"rejected/{o.moved_to.name}.errors.txt")))
         elif o.status == "duplicate":
-            warnings.append(("duplicate", f"{o.file}: byte-identical to a workbook already accepted; counted once"))
-        warnings += [("revised", f"{i}: replaced by the revision in {o.file}") for i in o.revised]
+            warnings.append(("duplicate", say("warn_duplicate", file=o.file)))
+        warnings += [("revised", say("warn_revised", incident=i, file=o.file)) for i in o.revised]
         warnings += [("note", note) for note in o.notes]
     periods = priced.incidents.set_index("incident_id")["period"]
     for o in outcomes:
         for incident_id in o.incidents:
             if periods.get(incident_id, period) != period:
-                warnings.append(("other_period", f"{incident_id} ({o.file}) starts in {periods[incident_id]}: "
-                                                 f"priced for limits, reported in its own period"))
+                warnings.append(("other_period", say("warn_other_period", incident=incident_id, file=o.file,
+                                                     period=periods[incident_id])))
     warnings += [("pricing", f"{i.source_file} › {i.sheet} › row {i.source_row}: {i.message}") for i in priced.issues]
     return warnings
 
