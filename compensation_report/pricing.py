@@ -556,7 +556,7 @@ def _claims(covered: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[Pri
     return claims
 
 
-@functools.lru_cache(maxsize=1 << 16)  # one per incident and policy, asked for each DOWNTIME line
+@functools.lru_cache(maxsize=1 << 16, typed=True)  # one per incident and policy, asked for each DOWNTIME line
 def downtime_share(duration_hours: Fraction, waiting_hours) -> Decimal | Fraction:
     """max(0, H − W) / H: the part of a DOWNTIME line after the waiting period (a Decimal when whole)."""
     waiting = exact(waiting_hours) if isinstance(waiting_hours, Decimal) else Fraction(0)

@@ -188,7 +188,10 @@ def simple_table(key: str, name: str, columns: list[str], rows: list[list[object
 
 
 def _sum_formula(sheet: str | None, column: int, first: int, count: int, value: Decimal) -> Formula:
-    """SUM over `count` rows from 0-based row `first`; an empty range still names one (blank) row."""
+    """SUM over `count` rows from 0-based row `first`; over no rows, a plain 0 (a range of none would
+    name the totals cell itself, a circular reference)."""
+    if count == 0:
+        return value
     top = cell_name(first, column)
     bottom = cell_name(first + max(count, 1) - 1, column)
     ref = f"{top}:{bottom}"
@@ -264,7 +267,8 @@ def _category_block(incidents: pd.DataFrame, data: ReportInput, inc_name: str, r
     rows.append(["", labels.text("gross", loc), _sum_formula(None, 2, first, len(CATEGORIES), gross),
                  _share(gross_cell, gross_cell, gross, gross)])
     recovered = _sum_formula(inc_name, col["recovery"], TOP + 1, n, recovery)
-    rows.append(["INSURANCE", labels.text("recovery", loc), Formula(f"=-{recovered.text[1:]}", -recovery), None])
+    rows.append(["INSURANCE", labels.text("recovery", loc),
+                 Formula(f"=-{recovered.text[1:]}", -recovery) if isinstance(recovered, Formula) else -recovery, None])
     rows.append(["", labels.text("net", loc),
                  Formula(f"={gross_cell}+{cell_name(recovery_row, 2)}", gross - recovery), None])
     columns = ["category", "name", "amount", "share"]
@@ -305,7 +309,8 @@ def _top_block(incidents: pd.DataFrame, data: ReportInput, row: int) -> Block:
         title = labels.text("large_losses", loc).format(threshold=f"{data.large_loss:,.2f}",
                                                         currency=data.standard.reporting_currency)
     columns = ["incident_id", "title", "business_unit", "severity", "responsible_party", "gross", "recovery", "net"]
-    rows = [[responsible_party(r[c]) if c == "responsible_party" else r[c] for c in columns] for _, r in chosen.iterrows()]
+    rows = [[labels.party_name(responsible_party(r[c]), loc) if c == "responsible_party" else r[c] for c in columns]
+            for _, r in chosen.iterrows()]
     return Block(row, columns, rows, [labels.header(c, loc) for c in columns], title=title)
 
 

@@ -44,7 +44,8 @@ def excel_value(value: object) -> object:
     return value
 
 
-_ALWAYS_FAST = (datetime, pd.Timestamp, Fraction)  # a Timestamp here is never NaT: NaT has its own type
+_DATES = (datetime, pd.Timestamp)  # a Timestamp here is never NaT: NaT has its own type
+_BEYOND_FLOAT = 10**308
 
 
 @dataclass
@@ -69,9 +70,13 @@ class BulkRowsWorksheet(Worksheet):
     def write_rows(self, first_row: int, rows: list[list[object]], formats: list[Format]) -> None:
         """Rows of values from column 0 down from first_row, column j in formats[j]. Text registers in the
         shared strings now, in the order XlsxWriter's write_string would register it. The lists must not
-        change until the workbook is closed."""
+        change until the workbook is closed. The rows must be the block's alone: nothing written
+        there before, by write_rows or otherwise, and nothing after."""
         if first_row + len(rows) > self.xls_rowmax:
             raise ValueError(f"{len(rows)} rows from row {first_row + 1} pass Excel's last row")
+        taken = next((r for r in range(first_row, first_row + len(rows)) if r in self._bulk or self.table.get(r)), None)
+        if taken is not None:
+            raise ValueError(f"row {taken + 1} already has cells; write_rows takes rows of its own")
         block = _Rows(first_row, rows, formats, cell_starts=[f'<c r="{xl_col_to_name(j)}' for j in range(len(formats))])
         shared = self.str_table._get_shared_string_index
         self._string_index = self.str_table.string_table
@@ -85,8 +90,11 @@ class BulkRowsWorksheet(Worksheet):
                     shared(value)
                 elif value is None or (kind is float and value != value):
                     continue
-                elif not (kind is Decimal and value.is_finite() or kind is int or kind in _ALWAYS_FAST
-                          or (kind is float and isfinite(value))):
+                elif not (kind is Decimal and value.is_finite() and value.adjusted() < 308
+                          or kind is int and -_BEYOND_FLOAT < value < _BEYOND_FLOAT
+                          or kind is float and isfinite(value)
+                          or kind in _DATES and value.tzinfo is None
+                          or kind is Fraction and isfinite(float(value))):  # the rest fails as XlsxWriter fails
                     if self._write_by_xlsxwriter(r, j, value, formats[j]):
                         _first_use(block.formats_in_order, self.table[r][j].format)  # a link's format is its own
                         first, last = (j if first < 0 else first), j
@@ -110,18 +118,20 @@ class BulkRowsWorksheet(Worksheet):
         if value is None:
             return False
         if isinstance(value, Formula):
-            self.write_formula(row, col, value.text, fmt, excel_value(value.value))
+            status = self.write_formula(row, col, value.text, fmt, excel_value(value.value))
         elif isinstance(value, Link):  # in XlsxWriter's hyperlink style, not the column's
-            self.write_url(row, col, f"internal:{sheet_ref(value.sheet, value.cell)}", None, value.text)
+            status = self.write_url(row, col, f"internal:{sheet_ref(value.sheet, value.cell)}", None, value.text)
+            if status not in (0, -2):  # a link Excel cannot hold (too long, too many): its text alone
+                status = self.write_string(row, col, value.text, fmt)
         elif isinstance(value, bool):
-            self.write_boolean(row, col, value, fmt)
+            status = self.write_boolean(row, col, value, fmt)
         elif isinstance(value, (int, float)):
-            self.write_number(row, col, value, fmt)
+            status = self.write_number(row, col, value, fmt)
         elif isinstance(value, datetime):
-            self.write_datetime(row, col, value, fmt)
+            status = self.write_datetime(row, col, value, fmt)
         else:
-            self.write_string(row, col, str(value), fmt)
-        return True
+            status = self.write_string(row, col, str(value), fmt)
+        return status in (0, -2)  # -2: text cut to Excel's 32,767 characters, but written
 
     def _calculate_spans(self) -> None:
         super()._calculate_spans()

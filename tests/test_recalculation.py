@@ -55,3 +55,13 @@ def test_every_formula_recalculates_to_the_value_we_wrote(workspaces, inputs, lo
     print(f"{inputs} {locale}: {compared} formulas recalculated")
     assert compared >= 40
     assert differences == []
+
+
+def test_a_month_without_incidents_has_no_circular_or_broken_formula(workspaces, tmp_path):
+    ws = tmp_path / "ws"
+    shutil.copytree(workspaces["samples"], ws)
+    cli("run", "-w", ws, "--period", "2026-12", "--no-email")  # the samples hold September and October only
+    report = ws / "reports" / "2026-12" / "compensation_report_2026-12.xlsx"
+    compared, differences = formula_mismatches(report, recalculated(report, tmp_path))
+    assert compared >= 3  # the trend's net per period
+    assert differences == []

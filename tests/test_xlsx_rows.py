@@ -7,7 +7,7 @@ the bulk writer existed; both files must be equal byte for byte, part by part.
 from __future__ import annotations
 
 import zipfile
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import xlsxwriter
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -91,12 +92,28 @@ def test_rows_of_different_widths_share_spans_in_groups_of_16_rows_as_in_xlsxwri
     assert_same_file(*write_both_ways(one_sheet(rows, columns, title=None), tmp_path, monkeypatch))
 
 
-def test_an_infinite_amount_fails_as_in_xlsxwriter(tmp_path, monkeypatch):
+@pytest.mark.parametrize("value", [float("inf"), Decimal("1E+400"), Fraction(10**400),
+                                   datetime(2026, 10, 1, tzinfo=timezone.utc)])
+def test_a_value_excel_cannot_hold_fails_as_in_xlsxwriter(tmp_path, monkeypatch, value):
     for write_rows in (BulkRowsWorksheet.write_rows, write_cell_by_cell):
         monkeypatch.setattr(BulkRowsWorksheet, "write_rows", write_rows)
-        with pytest.raises(TypeError, match="NAN/INF"):
-            xlsx.write_report(one_sheet([["x", float("inf")]], ["text", "amount"]), tmp_path / "inf.xlsx", CREATED)
+        with pytest.raises((TypeError, OverflowError)) as failure:
+            xlsx.write_report(one_sheet([["x", value]], ["text", "amount"]), tmp_path / "bad.xlsx", CREATED)
+        assert "NAN/INF" in str(failure.value) or "timezone" in str(failure.value) or failure.type is OverflowError
     assert not list(tmp_path.iterdir())
+
+
+def test_rows_that_already_have_cells_are_refused(tmp_path):
+    book = xlsxwriter.Workbook(str(tmp_path / "x.xlsx"))
+    sheet = book.add_worksheet("S", worksheet_class=BulkRowsWorksheet)
+    text = book.add_format()
+    sheet.write_string(3, 0, "there first", text)
+    with pytest.raises(ValueError, match="row 4 already has cells"):
+        sheet.write_rows(2, [["a"], ["b"]], [text])
+    sheet.write_rows(5, [["c"]], [text])
+    with pytest.raises(ValueError, match="row 6 already has cells"):
+        sheet.write_rows(5, [["d"]], [text])
+    book.close()
 
 
 cell_values = st.one_of(
