@@ -43,6 +43,16 @@ CREATE TABLE IF NOT EXISTS incident_revisions (
     customers TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS revisions_incident ON incident_revisions (incident_id, id);
+CREATE TABLE IF NOT EXISTS deliveries (
+    message_id TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('waiting', 'sent')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    sent_at TEXT,
+    PRIMARY KEY (message_id, recipient)
+);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
     started_at TEXT NOT NULL,
@@ -93,6 +103,26 @@ class Ledger:
         self.db.execute(
             "UPDATE runs SET finished_at=?, status=?, report=?, incidents=?, gross=?, recovery=?, net=? WHERE id=?",
             (finished_at.isoformat(), status, report, incidents, str(gross), str(recovery), str(net), run_id))
+
+    # -- email deliveries -----------------------------------------------------------------
+
+    def expect_delivery(self, message_id: str, file_name: str, recipients: list[str]) -> None:
+        """A message to deliver, once to each recipient (known recipients keep their status)."""
+        self.db.executemany("INSERT OR IGNORE INTO deliveries (message_id, recipient, file_name, status)"
+                            " VALUES (?, ?, ?, 'waiting')", [(message_id, r, file_name) for r in recipients])
+
+    def waiting_recipients(self, message_id: str) -> list[str]:
+        rows = self.db.execute("SELECT recipient FROM deliveries WHERE message_id=? AND status='waiting'"
+                               " ORDER BY rowid", (message_id,)).fetchall()
+        return [r for (r,) in rows]
+
+    def delivered(self, message_id: str, recipients: list[str], at: datetime) -> None:
+        self.db.executemany("UPDATE deliveries SET status='sent', sent_at=?, attempts=attempts+1, last_error=NULL"
+                            " WHERE message_id=? AND recipient=?", [(at.isoformat(), message_id, r) for r in recipients])
+
+    def not_delivered(self, message_id: str, recipients: list[str], error: str) -> None:
+        self.db.executemany("UPDATE deliveries SET attempts=attempts+1, last_error=? WHERE message_id=? AND recipient=?",
+                            [(error, message_id, r) for r in recipients])
 
     # -- submissions ----------------------------------------------------------------------
 

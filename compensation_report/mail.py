@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import smtplib
-from datetime import datetime
+import ssl
+import time
+from datetime import datetime, timezone
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, getaddresses, make_msgid
 from pathlib import Path
 
 from compensation_report.errors import DeliveryError
+from compensation_report.ledger import Ledger
 from compensation_report.resources import data_path
 from compensation_report.workspace import EmailConfig, SmtpConfig, free_name
 
@@ -19,7 +22,12 @@ XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.she
 
 
 def render_report_email(config: EmailConfig, context: dict, attachment: Path, sent_at: datetime) -> EmailMessage:
+    """The report email. A report whose attachment would pass [email] max_attachment_mb once encoded
+    is not attached; the bodies say where it is instead (`attached`, `report_path` in the templates)."""
     env = _environment(config.templates)
+    content = attachment.read_bytes()
+    attached = encoded_size(len(content)) <= config.max_attachment_mb * 1_000_000
+    context = {**context, "attached": attached, "attachment_mb": f"{len(content) / 1_000_000:.1f}"}
     message = EmailMessage()
     subject = env.get_template("report.subject.j2").render(context, attachment=attachment.name)
     message["Subject"] = " ".join(subject.split())  # one line: input text can never add a header
@@ -30,9 +38,15 @@ def render_report_email(config: EmailConfig, context: dict, attachment: Path, se
     message.set_content(env.get_template("report.txt.j2").render(context, attachment=attachment.name))
     message.add_alternative(env.get_template("report.html.j2").render(context, attachment=attachment.name),
                             subtype="html")
-    message.add_attachment(attachment.read_bytes(), maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1],
-                           filename=attachment.name)
+    if attached:
+        message.add_attachment(content, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=attachment.name)
     return message
+
+
+def encoded_size(size: int) -> int:
+    """Bytes of `size` bytes in base64 as email sends it: 4 characters per 3 bytes, CRLF after 76."""
+    characters = 4 * -(-size // 3)
+    return characters + 2 * -(-characters // 76)
 
 
 def _environment(override: Path | None):
@@ -59,28 +73,92 @@ def pending(outbox: Path) -> list[Path]:
     return sorted(outbox.glob("*.eml")) if outbox.is_dir() else []
 
 
-def deliver(outbox: Path, smtp: SmtpConfig) -> list[Path]:
-    """Send every .eml waiting in outbox/ and move each to outbox/sent/ once the server took it."""
-    sent = []
+def deliver(outbox: Path, smtp: SmtpConfig, ledger: Ledger) -> list[Path]:
+    """Send every .eml waiting in outbox/, once to each recipient: the ledger records who has each
+    message, so a re-run or `send` never sends anyone a message twice. A message moves to
+    outbox/sent/ when every recipient has it; DeliveryError (exit 3) names those still waiting."""
+    sent, failures = [], []
     for path in pending(outbox):
-        message = BytesParser(policy=policy.default).parse(path.open("rb"))
-        try:
-            _send(message, smtp)
-        except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(f"could not send {path.name} through {smtp.host}:{smtp.port}: {exc}; "
-                                f"it stays in {outbox} for 'compensation-report send'") from exc
-        (outbox / "sent").mkdir(exist_ok=True)
-        target = free_name(outbox / "sent", path.name)
-        os.replace(path, target)
-        sent.append(target)
+        with path.open("rb") as handle:
+            message = BytesParser(policy=policy.default).parse(handle)
+        message_id = str(message["Message-ID"])
+        ledger.expect_delivery(message_id, path.name, recipients_of(message))
+        waiting = ledger.waiting_recipients(message_id)
+        refused = _deliver_with_retries(message, waiting, smtp) if waiting else {}
+        ledger.delivered(message_id, [r for r in waiting if r not in refused], datetime.now(timezone.utc))
+        for reason in set(refused.values()):
+            who = [r for r, why in refused.items() if why == reason]
+            ledger.not_delivered(message_id, who, reason)
+            failures.append(f"{path.name} to {', '.join(who)}: {reason}")
+        if not refused:
+            (outbox / "sent").mkdir(exist_ok=True)
+            target = free_name(outbox / "sent", path.name)
+            os.replace(path, target)
+            sent.append(target)
+    if failures:
+        raise DeliveryError(f"could not send through {smtp.host}:{smtp.port}: {'; '.join(failures)}; "
+                            f"it stays in {outbox} for 'compensation-report send'")
     return sent
 
 
-def _send(message: EmailMessage, smtp: SmtpConfig) -> None:
-    client_class = smtplib.SMTP_SSL if smtp.security == "ssl" else smtplib.SMTP
-    with client_class(smtp.host, smtp.port, timeout=30) as client:
+def recipients_of(message: EmailMessage) -> list[str]:
+    fields = [str(value) for name in ("To", "Cc", "Bcc") for value in message.get_all(name, [])]
+    return list(dict.fromkeys(address for _, address in getaddresses(fields) if address))
+
+
+def _deliver_with_retries(message: EmailMessage, recipients: list[str], smtp: SmtpConfig) -> dict[str, str]:
+    """The recipients the server did not take, with its reason. A server that is down, drops the
+    connection or answers "try later" (4xx) is tried again, waiting longer each time."""
+    for attempt in range(smtp.attempts):
+        try:
+            return _deliver_once(message, recipients, smtp)
+        except (OSError, smtplib.SMTPException) as exc:
+            if _permanent(exc) or attempt == smtp.attempts - 1:
+                return dict.fromkeys(recipients, _reason(exc))
+            time.sleep(smtp.retry_seconds * 2 ** attempt)
+    return {}
+
+
+def _deliver_once(message: EmailMessage, recipients: list[str], smtp: SmtpConfig) -> dict[str, str]:
+    with _connect(smtp) as client:
+        try:
+            refused = client.send_message(message, to_addrs=recipients)
+        except smtplib.SMTPRecipientsRefused as exc:
+            refused = exc.recipients
+    return {r: f"{code} {text.decode('utf-8', 'replace')}" for r, (code, text) in refused.items()}
+
+
+def _connect(smtp: SmtpConfig) -> smtplib.SMTP:
+    """Connected, encrypted as configured (certificates verified) and logged in."""
+    context = ssl.create_default_context()
+    if smtp.ca_file:
+        context.load_verify_locations(cafile=str(smtp.ca_file))
+    if smtp.security == "ssl":
+        client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
+    else:
+        client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+    try:
         if smtp.security == "starttls":
-            client.starttls()
+            client.starttls(context=context)
         if smtp.username:
-            client.login(smtp.username, os.environ.get(smtp.password_env, ""))
-        client.send_message(message)
+            password = os.environ.get(smtp.password_env)
+            if password is None:
+                raise smtplib.SMTPAuthenticationError(535, f"the environment variable {smtp.password_env} "
+                                                           f"([email.smtp] password_env) is not set".encode())
+            client.login(smtp.username, password)
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def _permanent(exc: BaseException) -> bool:
+    """Failures that trying again at once cannot mend: 5xx answers, a certificate that is not trusted."""
+    return (isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500) or isinstance(exc, ssl.SSLError)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        error = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        return f"{exc.smtp_code} {error}"
+    return str(exc) or type(exc).__name__

@@ -112,10 +112,10 @@ def run_period(root: Path, period: str | None = None, locale: str | None = None,
                      result.incident_count, result.gross, result.recovery, result.net, result.currency, result.report)
             ledger.finish_run(run_id, datetime.now(), "done", str(result.report), result.incident_count,
                               result.gross, result.recovery, result.net)
+            if send_email and not as_of:
+                email_report(config, result, ledger)
         finally:
             ledger.close()
-    if send_email and not as_of:
-        email_report(config, result)
     return result
 
 
@@ -330,7 +330,7 @@ def run_warnings(outcomes: list[FileOutcome], priced: Priced, period: str, local
 # -- email ---------------------------------------------------------------------------------
 
 
-def email_report(config: Config, result: RunResult) -> None:
+def email_report(config: Config, result: RunResult, ledger: Ledger) -> None:
     """Render the report email into outbox/; in smtp mode also deliver it (a failure keeps it there)."""
     if not config.email.to:
         return
@@ -338,19 +338,26 @@ def email_report(config: Config, result: RunResult) -> None:
         "period": result.period, "currency": result.currency, "incident_count": result.incident_count,
         "gross": f"{result.gross:,.2f}", "recovery": f"{result.recovery:,.2f}", "net": f"{result.net:,.2f}",
         "rejected": [o.file for o in result.rejected], "largest": result.largest,
+        "report_path": result.report.relative_to(config.root).as_posix(),
     }
     message = mail.render_report_email(config.email, context, result.report, datetime.now(timezone.utc))
     result.emails.append(mail.write_outbox(message, config.folder("outbox"), f"compensation_report_{result.period}.eml"))
     if config.email.mode == "smtp":
         try:
-            mail.deliver(config.folder("outbox"), config.email.smtp)
+            mail.deliver(config.folder("outbox"), config.email.smtp, ledger)
         except DeliveryError as exc:
             result.email_error = exc
 
 
 def send_outbox(root: Path) -> list[Path]:
+    """`send`: deliver what waits in outbox/, under the workspace lock so a run cannot send it too."""
     config = load_config(root)
-    return mail.deliver(config.folder("outbox"), config.email.smtp)
+    with RunLock(root):
+        ledger = Ledger(config.ledger_path)
+        try:
+            return mail.deliver(config.folder("outbox"), config.email.smtp, ledger)
+        finally:
+            ledger.close()
 
 
 # -- validate and init ---------------------------------------------------------------------

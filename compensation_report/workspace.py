@@ -29,6 +29,10 @@ class SmtpConfig:
     security: str = "none"
     username: str = ""
     password_env: str = "SMTP_PASSWORD"
+    timeout: float = 30.0  # seconds, for connecting and for each command
+    attempts: int = 3  # tries per message while the server is down or answers "try later" (4xx)
+    retry_seconds: float = 2.0  # the wait before the second try, doubled before each next one
+    ca_file: Path | None = None  # a certificate to trust besides the system's, for a self-signed server
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class EmailConfig:
     sender: str = "compensation-report@example.com"
     to: tuple[str, ...] = ()
     templates: Path | None = None
+    max_attachment_mb: float = 10.0  # a larger report is not attached; the email says where it is
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
 
 
@@ -89,16 +94,31 @@ def load_config(root: Path) -> Config:
             sender=email.get("from", EmailConfig.sender),
             to=tuple(email.get("to", ())),
             templates=(root / templates) if templates else None,
+            max_attachment_mb=_positive(path, email, "max_attachment_mb", 10.0, section="email"),
             smtp=SmtpConfig(host=smtp.get("host", "localhost"), port=int(smtp.get("port", 25)), security=security,
-                            username=smtp.get("username", ""), password_env=smtp.get("password_env", "SMTP_PASSWORD")),
+                            username=smtp.get("username", ""), password_env=smtp.get("password_env", "SMTP_PASSWORD"),
+                            timeout=_positive(path, smtp, "timeout", 30.0),
+                            attempts=int(_positive(path, smtp, "attempts", 3)),
+                            retry_seconds=_positive(path, smtp, "retry_seconds", 2.0, zero=True),
+                            ca_file=(root / smtp["ca_file"]) if smtp.get("ca_file") else None),
         ),
     )
+
+
+def _positive(path: Path, table: dict, key: str, default: float, zero: bool = False,
+              section: str = "email.smtp") -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf") \
+            or (value == 0 and not zero):
+        raise ConfigError(f"{path}: [{section}] {key} must be a number {'of 0 or more' if zero else 'above 0'}, "
+                          f"not {value!r}")
+    return float(value)
 
 
 def _large_loss(path: Path, value: object) -> Decimal | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
         raise ConfigError(f"{path}: [report] large_loss must be an amount of 0 or more, not {value!r}")
     return Decimal(str(value))
 

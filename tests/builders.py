@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
 from compensation_report.standard import Standard, read_standard
@@ -112,18 +113,21 @@ settle_seconds = 0
 
 [email]
 mode = "{mode}"
-to = ["finance@example.com"]
+to = {to}
 
 [email.smtp]
 host = "127.0.0.1"
 port = {port}
-"""
+retry_seconds = 0
+{smtp}"""
 
 
-def write_small_workspace(root, mode: str = "outbox", port: int = 25):
+def write_small_workspace(root, mode: str = "outbox", port: int = 25, to: tuple[str, ...] = ("finance@example.com",),
+                          smtp: str = ""):
+    """The small workspace; `smtp` adds lines to [email.smtp] (security, username, ca_file …)."""
     (root / "rates").mkdir(parents=True, exist_ok=True)
     (root / "inbox").mkdir(exist_ok=True)
-    (root / "compensation.toml").write_text(CONFIG.format(mode=mode, port=port))
+    (root / "compensation.toml").write_text(CONFIG.format(mode=mode, port=port, to=json.dumps(list(to)), smtp=smtp))
     write_workbook(root / "rates" / "rates.xlsx", SMALL_RATES)
     write_workbook(root / "inbox" / "payments.xlsx", SMALL_INCIDENTS)
     return root

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import socket
+import ssl
+import subprocess
 from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 from click.testing import CliRunner
 
 from builders import write_small_workspace
@@ -14,12 +18,44 @@ from compensation_report.cli import cli
 
 
 class Inbox:
-    def __init__(self):
-        self.messages = []
+    """What the server received; `refuse` recipients get 550, `drop` hangs up in the middle of DATA."""
+
+    def __init__(self, refuse: tuple[str, ...] = (), drop: bool = False):
+        self.messages, self.refuse, self.drop = [], refuse, drop
+        self.logins: list[tuple[str, str, str]] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.drop:
+            session.transport.close()  # the connection is lost before the server says it has the message
+            return "421 gone"
         self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default)))
         return "250 OK"
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):
+        self.logins.append((mechanism, auth_data.login.decode(), auth_data.password.decode()))
+        return AuthResult(success=auth_data.password == b"s3cret pass")
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1, made with openssl, and its key."""
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(folder / "key.pem"),
+                    "-out", str(folder / "cert.pem")], check=True, capture_output=True)
+    return folder / "cert.pem", folder / "key.pem"
+
+
+def server_context(certificate) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*map(str, certificate))
+    return context
 
 
 def free_port() -> int:
@@ -33,11 +69,19 @@ def smtp_port():
     return free_port()
 
 
-def start_server(port: int) -> tuple[Controller, Inbox]:
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+def start_server(port: int, inbox: Inbox | None = None, **options) -> tuple[Controller, Inbox]:
+    inbox = inbox or Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, **options)
     controller.start()
     return controller, inbox
+
+
+def received_report(ws, message) -> None:
+    """Both bodies, and the attachment byte for byte the report on disk."""
+    assert message.get_body(("plain",)) is not None and message.get_body(("html",)) is not None
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_content_type() == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert attachment.get_content() == (ws / "reports" / "2026-10" / "compensation_report_2026-10.xlsx").read_bytes()
 
 
 def invoke(*args):
@@ -76,3 +120,90 @@ def test_a_failed_delivery_exits_3_keeps_the_email_and_send_delivers_it_later(tm
     assert result.exit_code == 0 and "Sent 1 email(s)" in result.output
     assert len(inbox.messages) == 1
     assert list((ws / "outbox").glob("*.eml")) == []
+
+
+@pytest.mark.parametrize("security, mechanism", [("starttls", "LOGIN"), ("ssl", "PLAIN")])
+def test_tls_and_login_with_the_password_from_the_environment(tmp_path, smtp_port, certificate, monkeypatch,
+                                                              security, mechanism):
+    ws = write_small_workspace(tmp_path / "ws", mode="smtp", port=smtp_port, smtp=(
+        f'security = "{security}"\nusername = "reports"\npassword_env = "REPORT_SMTP_PASSWORD"\n'
+        f'ca_file = "{certificate[0]}"\n'))
+    monkeypatch.setenv("REPORT_SMTP_PASSWORD", "s3cret pass")
+    inbox = Inbox()
+    options = dict(authenticator=inbox.authenticate, auth_exclude_mechanism=[m for m in ("LOGIN", "PLAIN") if m != mechanism])
+    if security == "starttls":
+        options.update(tls_context=server_context(certificate), require_starttls=True)
+    else:  # aiosmtpd does not count implicit TLS as TLS for AUTH: the whole connection is encrypted anyway
+        options.update(ssl_context=server_context(certificate), auth_require_tls=False)
+    controller, _ = start_server(smtp_port, inbox, **options)
+    try:
+        result = invoke("run", "-w", ws, "--period", "2026-10")
+    finally:
+        controller.stop()
+    assert result.exit_code == 0, result.output
+    assert inbox.logins == [(mechanism, "reports", "s3cret pass")]
+    ((recipients, message),) = inbox.messages
+    received_report(ws, message)
+
+
+def test_a_certificate_that_is_not_trusted_is_refused(tmp_path, smtp_port, certificate):
+    ws = write_small_workspace(tmp_path / "ws", mode="smtp", port=smtp_port, smtp='security = "starttls"\n')
+    controller, inbox = start_server(smtp_port, tls_context=server_context(certificate), require_starttls=True)
+    try:
+        result = invoke("run", "-w", ws, "--period", "2026-10")
+    finally:
+        controller.stop()
+    assert result.exit_code == 3 and "CERTIFICATE_VERIFY_FAILED" in result.output
+    assert inbox.messages == [] and len(list((ws / "outbox").glob("*.eml"))) == 1
+
+
+@pytest.mark.parametrize("trouble", ["refused", "dropped"])
+def test_each_recipient_gets_the_message_exactly_once_across_failures_and_sends(tmp_path, smtp_port, trouble):
+    ws = write_small_workspace(tmp_path / "ws", mode="smtp", port=smtp_port,
+                               to=("finance@example.com", "cfo@example.com"))
+    failing = Inbox(refuse=("cfo@example.com",)) if trouble == "refused" else Inbox(drop=True)
+    controller, _ = start_server(smtp_port, failing)
+    try:
+        result = invoke("run", "-w", ws, "--period", "2026-10")
+    finally:
+        controller.stop()
+    assert result.exit_code == 3 and "stays in" in result.output and "Report:" in result.output
+    assert len(list((ws / "outbox").glob("*.eml"))) == 1  # nothing lost
+    got_before = [r for recipients, _ in failing.messages for r in recipients]
+    assert got_before == (["finance@example.com"] if trouble == "refused" else [])
+
+    controller, inbox = start_server(smtp_port)
+    try:
+        first, second = invoke("send", "-w", ws), invoke("send", "-w", ws)
+    finally:
+        controller.stop()
+    assert (first.exit_code, second.exit_code) == (0, 0) and "Sent 0 email(s)" in second.output
+    got_after = [r for recipients, _ in inbox.messages for r in recipients]
+    assert sorted(got_before + got_after) == ["cfo@example.com", "finance@example.com"]  # each once
+    for _, message in inbox.messages:
+        received_report(ws, message)
+    assert list((ws / "outbox").glob("*.eml")) == [] and len(list((ws / "outbox" / "sent").iterdir())) == 1
+
+
+def test_a_report_too_large_to_attach_is_named_instead(tmp_path):
+    ws = write_small_workspace(tmp_path / "ws")
+    config = ws / "compensation.toml"
+    config.write_text(config.read_text().replace('mode = "outbox"', 'mode = "outbox"\nmax_attachment_mb = 0.001'))
+    assert invoke("run", "-w", ws, "--period", "2026-10").exit_code == 0
+    (eml,) = (ws / "outbox").glob("*.eml")
+    message = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert list(message.iter_attachments()) == []
+    for body in (message.get_body(("plain",)), message.get_body(("html",))):
+        assert "too large to attach" in body.get_content()
+        assert "reports/2026-10/compensation_report_2026-10.xlsx" in body.get_content()
+
+
+def test_the_attachment_size_guard_counts_what_email_really_sends():
+    from compensation_report.mail import encoded_size
+
+    for size in (0, 1, 56, 57, 58, 1000, 123_457):
+        message = EmailMessage()
+        message.add_attachment(b"x" * size, maintype="application", subtype="octet-stream")
+        (part,) = message.iter_attachments()
+        payload = part.get_payload().replace("\n", "\r\n")  # the base64 lines as they go out, CRLF-ended
+        assert encoded_size(size) == len(payload), size
