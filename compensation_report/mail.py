@@ -21,7 +21,8 @@ from compensation_report.workspace import EmailConfig, SmtpConfig, free_name
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-def render_report_email(config: EmailConfig, context: dict, attachment: Path, sent_at: datetime) -> EmailMessage:
+def render_report_email(config: EmailConfig, context: dict, attachment: Path, sent_at: datetime,
+                        to: tuple[str, ...]) -> EmailMessage:
     """The report email. A report whose attachment would pass [email] max_attachment_mb once encoded
     is not attached; the bodies say where it is instead (`attached`, `report_path` in the templates)."""
     env = _environment(config.templates)
@@ -32,7 +33,7 @@ def render_report_email(config: EmailConfig, context: dict, attachment: Path, se
     subject = env.get_template("report.subject.j2").render(context, attachment=attachment.name)
     message["Subject"] = " ".join(subject.split())  # one line: input text can never add a header
     message["From"] = config.sender
-    message["To"] = ", ".join(config.to)
+    message["To"] = ", ".join(to)
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = make_msgid(domain=config.sender.rpartition("@")[2] or None)
     message.set_content(env.get_template("report.txt.j2").render(context, attachment=attachment.name))

@@ -11,7 +11,7 @@ import re
 import shutil
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -68,6 +68,7 @@ class RunResult:
     log: Path | None = None
     interrupted_run: int | None = None  # the process id of a killed run whose lock this run took over
     largest: list[dict] = field(default_factory=list)  # the period's top incidents by net, for the email
+    report_input: ReportInput | None = None  # what the report was made of, for the per-unit reports
 
     @property
     def rejected(self) -> list[FileOutcome]:
@@ -267,12 +268,39 @@ def build_period_report(config: Config, ledger: Ledger, standard: Standard, rate
     )
     suffix = f"_as_of_{as_of.isoformat()}" if as_of else ""
     path = config.folder("reports") / period / f"compensation_report_{period}{suffix}.xlsx"
+    return write_period_report(data, path, outcomes, progress)
+
+
+def write_period_report(data: ReportInput, path: Path, outcomes: list[FileOutcome],
+                        progress: Progress | None = None) -> RunResult:
     write_report(build_report(data), path, data.generated_at,
                  (lambda done, total: progress("sheets written", done, total)) if progress else None,
-                 labels.number_formats(locale, standard.reporting_currency))
+                 labels.number_formats(data.locale, data.standard.reporting_currency))
+    in_period = data.priced.incidents[data.priced.incidents["period"] == data.period]
     gross, recovery = sum(in_period["gross"], ZERO), sum(in_period["recovery"], ZERO)
-    return RunResult(period, standard.reporting_currency, path, outcomes, len(in_period), gross, recovery,
-                     gross - recovery, warnings, largest=largest_incidents(in_period))
+    return RunResult(data.period, data.standard.reporting_currency, path, outcomes, len(in_period), gross, recovery,
+                     gross - recovery, data.warnings, largest=largest_incidents(in_period), report_input=data)
+
+
+def business_unit_report(config: Config, ledger: Ledger, result: RunResult, unit: str) -> RunResult:
+    """The run's report cut down to one business unit: same sheets, only its incidents (every period,
+    for its trend), their lines, customers and insurance claims; no other unit's files or warnings."""
+    data = result.report_input
+    own = data.priced.incidents[data.priced.incidents["business_unit"] == unit]
+    ids = set(own["incident_id"])
+    priced = Priced(data.priced.lines[data.priced.lines["incident_id"].isin(ids)], own,
+                    data.priced.customers[data.priced.customers["incident_id"].isin(ids)],
+                    data.priced.insurance[data.priced.insurance["incident_id"].isin(ids)])
+    in_period = own[own["period"] == data.period]
+    outcomes = [o for o in result.outcomes if ids & set(o.incidents)]
+    unit_data = replace(data, priced=priced, warnings=[], submissions=report_submissions(ledger, outcomes, in_period))
+    path = result.report.with_name(f"{result.report.stem}_{file_safe(unit)}.xlsx")
+    return write_period_report(unit_data, path, outcomes)
+
+
+def file_safe(text: str) -> str:
+    """A business unit's name as part of a file name: letters and digits of any script kept."""
+    return re.sub(r"[^\w-]+", "_", text, flags=re.UNICODE).strip("_") or "unit"
 
 
 def largest_incidents(in_period: pd.DataFrame, count: int = 5) -> list[dict]:
@@ -331,22 +359,29 @@ def run_warnings(outcomes: list[FileOutcome], priced: Priced, period: str, local
 
 
 def email_report(config: Config, result: RunResult, ledger: Ledger) -> None:
-    """Render the report email into outbox/; in smtp mode also deliver it (a failure keeps it there)."""
-    if not config.email.to:
-        return
-    context = {
-        "period": result.period, "currency": result.currency, "incident_count": result.incident_count,
-        "gross": f"{result.gross:,.2f}", "recovery": f"{result.recovery:,.2f}", "net": f"{result.net:,.2f}",
-        "rejected": [o.file for o in result.rejected], "largest": result.largest,
-        "report_path": result.report.relative_to(config.root).as_posix(),
-    }
-    message = mail.render_report_email(config.email, context, result.report, datetime.now(timezone.utc))
-    result.emails.append(mail.write_outbox(message, config.folder("outbox"), f"compensation_report_{result.period}.eml"))
-    if config.email.mode == "smtp":
+    """The report email into outbox/ for [email] to, and for each [[email.burst]] that unit's own
+    report to its own recipients; in smtp mode they are delivered (a failure keeps them there)."""
+    if config.email.to:
+        result.emails.append(_outbox_email(config, result, config.email.to))
+    for burst in config.email.bursts:
+        unit_result = business_unit_report(config, ledger, result, burst.business_unit)
+        result.emails.append(_outbox_email(config, unit_result, burst.to, burst.business_unit))
+    if config.email.mode == "smtp" and result.emails:
         try:
             mail.deliver(config.folder("outbox"), config.email.smtp, ledger)
         except DeliveryError as exc:
             result.email_error = exc
+
+
+def _outbox_email(config: Config, result: RunResult, to: tuple[str, ...], business_unit: str | None = None) -> Path:
+    context = {
+        "period": result.period, "currency": result.currency, "incident_count": result.incident_count,
+        "gross": f"{result.gross:,.2f}", "recovery": f"{result.recovery:,.2f}", "net": f"{result.net:,.2f}",
+        "rejected": [o.file for o in result.rejected], "largest": result.largest,
+        "report_path": result.report.relative_to(config.root).as_posix(), "business_unit": business_unit,
+    }
+    message = mail.render_report_email(config.email, context, result.report, datetime.now(timezone.utc), to)
+    return mail.write_outbox(message, config.folder("outbox"), result.report.with_suffix(".eml").name)
 
 
 def send_outbox(root: Path) -> list[Path]:

@@ -36,6 +36,14 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
+class Burst:
+    """[[email.burst]]: a report of one business unit's incidents, to its own recipients."""
+
+    business_unit: str
+    to: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class EmailConfig:
     mode: str = "outbox"
     sender: str = "compensation-report@example.com"
@@ -43,6 +51,7 @@ class EmailConfig:
     templates: Path | None = None
     max_attachment_mb: float = 10.0  # a larger report is not attached; the email says where it is
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    bursts: tuple[Burst, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,7 @@ def load_config(root: Path) -> Config:
             to=tuple(email.get("to", ())),
             templates=(root / templates) if templates else None,
             max_attachment_mb=_positive(path, email, "max_attachment_mb", 10.0, section="email"),
+            bursts=_bursts(path, email.get("burst", [])),
             smtp=SmtpConfig(host=smtp.get("host", "localhost"), port=int(smtp.get("port", 25)), security=security,
                             username=smtp.get("username", ""), password_env=smtp.get("password_env", "SMTP_PASSWORD"),
                             timeout=_positive(path, smtp, "timeout", 30.0),
@@ -113,6 +123,20 @@ def _positive(path: Path, table: dict, key: str, default: float, zero: bool = Fa
         raise ConfigError(f"{path}: [{section}] {key} must be a number {'of 0 or more' if zero else 'above 0'}, "
                           f"not {value!r}")
     return float(value)
+
+
+def _bursts(path: Path, entries: object) -> tuple[Burst, ...]:
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ConfigError(f"{path}: [[email.burst]] must be a list of tables with business_unit and to")
+    bursts = []
+    for n, entry in enumerate(entries, start=1):
+        unit, to = entry.get("business_unit"), entry.get("to")
+        if not isinstance(unit, str) or not unit.strip():
+            raise ConfigError(f"{path}: [[email.burst]] number {n} needs a business_unit")
+        if not isinstance(to, list) or not to or not all(isinstance(a, str) and "@" in a for a in to):
+            raise ConfigError(f"{path}: [[email.burst]] {unit!r} needs to = [\"someone@example.com\", …]")
+        bursts.append(Burst(unit.strip(), tuple(to)))
+    return tuple(bursts)
 
 
 def _large_loss(path: Path, value: object) -> Decimal | None:

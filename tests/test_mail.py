@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import socket
 import ssl
 import subprocess
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
+import openpyxl
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from click.testing import CliRunner
 
-from builders import write_small_workspace
+from builders import incident, write_small_workspace, write_workbook
 from compensation_report.cli import cli
+from helpers import HEADER_ROW
 
 
 class Inbox:
@@ -207,3 +210,33 @@ def test_the_attachment_size_guard_counts_what_email_really_sends():
         (part,) = message.iter_attachments()
         payload = part.get_payload().replace("\n", "\r\n")  # the base64 lines as they go out, CRLF-ended
         assert encoded_size(size) == len(payload), size
+
+
+def test_each_business_unit_receives_only_its_own_incidents(tmp_path, smtp_port):
+    ws = write_small_workspace(tmp_path / "ws", mode="smtp", port=smtp_port)
+    write_workbook(ws / "inbox" / "logistics.xlsx", {
+        "Incidents": [incident("L1", "2026-10-07 09:00", 1, business_unit="物流 Logistics"),
+                      incident("L2", "2026-10-08 09:00", 1, business_unit="物流 Logistics")],
+        "Losses": [{"incident_id": "L1", "category": "REPAIR", "item": "review"},
+                   {"incident_id": "L2", "category": "REPAIR", "item": "review"}]})
+    config = ws / "compensation.toml"
+    config.write_text(config.read_text() + '\n[[email.burst]]\nbusiness_unit = "Payments"\nto = ["pay-lead@example.com"]\n'
+                      '\n[[email.burst]]\nbusiness_unit = "物流 Logistics"\nto = ["log-lead@example.com"]\n')
+    controller, inbox = start_server(smtp_port)
+    try:
+        result = invoke("run", "-w", ws, "--period", "2026-10")
+    finally:
+        controller.stop()
+    assert result.exit_code == 0, result.output
+    received = {tuple(recipients): message for recipients, message in inbox.messages}
+    assert sorted(received) == [("finance@example.com",), ("log-lead@example.com",), ("pay-lead@example.com",)]
+    for recipient, expected in [("finance@example.com", ["A", "B", "L1", "L2"]), ("pay-lead@example.com", ["A", "B"]),
+                                ("log-lead@example.com", ["L1", "L2"])]:
+        (attachment,) = received[(recipient,)].iter_attachments()
+        book = openpyxl.load_workbook(io.BytesIO(attachment.get_content()))
+        ids = [row[0] for row in book["Incidents"].iter_rows(min_row=HEADER_ROW + 1, values_only=True)]
+        lines = {row[0] for row in book["Lines"].iter_rows(min_row=HEADER_ROW + 1, values_only=True)}
+        assert sorted(ids) == expected and lines <= set(expected), recipient
+    assert "物流 Logistics" in received[("log-lead@example.com",)]["Subject"]
+    (unit_file,) = [a.get_filename() for a in received[("log-lead@example.com",)].iter_attachments()]
+    assert unit_file == "compensation_report_2026-10_物流_Logistics.xlsx"
