@@ -50,7 +50,7 @@ def map_isolated(function: Callable[..., Any], arguments: list[tuple], workers: 
     (default: one per core). Returns, in order, each result or the ChildRaised / ChildFailed
     exception that it ended with; one failing child never stops the others. `on_done(count)`
     hears how many have finished."""
-    workers = workers or _cores()
+    workers = workers or cores()
     context = _context()
     results: list[Any] = [None] * len(arguments)
     waiting = list(enumerate(arguments))[::-1]
@@ -178,7 +178,7 @@ def _context():
     return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
 
 
-def _cores() -> int:
+def cores() -> int:
     """The cores this process may use (its affinity, not the machine's count)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
