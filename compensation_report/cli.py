@@ -62,12 +62,14 @@ def init(directory: Path) -> None:
 @click.option("--period", metavar="YYYY-MM", help="Month to report; default: the previous calendar month.")
 @click.option("--locale", type=click.Choice(LOCALES), help="Report language; default: from compensation.toml.")
 @click.option("--no-email", is_flag=True, help="Write the report but no email.")
+@click.option("--dry-run", is_flag=True,
+              help="Write the emails to outbox/ to preview them, but send none; 'send' delivers them later.")
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="Rebuild the report from the submissions received by that day; the inbox is left alone.")
-def run(workspace: Path, period: str | None, locale: str | None, no_email: bool, as_of) -> None:
+def run(workspace: Path, period: str | None, locale: str | None, no_email: bool, dry_run: bool, as_of) -> None:
     """Ingest the inbox, price every incident and write (and email) the report."""
     with progress_display() as progress:
-        result = pipeline.run_period(workspace, period, locale, send_email=not no_email,
+        result = pipeline.run_period(workspace, period, locale, send_email=not no_email, deliver=not dry_run,
                                      as_of=as_of.date() if as_of else None, progress=progress)
     verbose = click.get_current_context().find_root().params.get("verbose")
     if result.interrupted_run:

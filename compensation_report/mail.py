@@ -22,26 +22,31 @@ XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.she
 
 
 def render_report_email(config: EmailConfig, context: dict, attachment: Path, sent_at: datetime,
-                        to: tuple[str, ...]) -> EmailMessage:
-    """The report email. A report whose attachment would pass [email] max_attachment_mb once encoded
-    is not attached; the bodies say where it is instead (`attached`, `report_path` in the templates)."""
+                        to: tuple[str, ...], locale: str = "en") -> EmailMessage:
+    """The report email, from the locale's templates. A report whose attachment would pass [email]
+    max_attachment_mb once encoded is not attached; the bodies say where it is instead."""
     env = _environment(config.templates)
     content = attachment.read_bytes()
     attached = encoded_size(len(content)) <= config.max_attachment_mb * 1_000_000
-    context = {**context, "attached": attached, "attachment_mb": f"{len(content) / 1_000_000:.1f}"}
+    context = {**context, "attached": attached, "attachment_mb": f"{len(content) / 1_000_000:.1f}",
+               "attachment": attachment.name}
     message = EmailMessage()
-    subject = env.get_template("report.subject.j2").render(context, attachment=attachment.name)
-    message["Subject"] = " ".join(subject.split())  # one line: input text can never add a header
+    message["Subject"] = " ".join(_render(env, "subject", locale, context).split())  # one line: no header injected
     message["From"] = config.sender
     message["To"] = ", ".join(to)
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = make_msgid(domain=config.sender.rpartition("@")[2] or None)
-    message.set_content(env.get_template("report.txt.j2").render(context, attachment=attachment.name))
-    message.add_alternative(env.get_template("report.html.j2").render(context, attachment=attachment.name),
-                            subtype="html")
+    message.set_content(_render(env, "txt", locale, context))
+    message.add_alternative(_render(env, "html", locale, context), subtype="html")
     if attached:
         message.add_attachment(content, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=attachment.name)
     return message
+
+
+def _render(env, kind: str, locale: str, context: dict) -> str:
+    """report.zh-CN.<kind>.j2 for Chinese, else report.<kind>.j2; a templates folder overrides either by name."""
+    names = ([f"report.{locale}.{kind}.j2"] if locale != "en" else []) + [f"report.{kind}.j2"]
+    return env.select_template(names).render(context)
 
 
 def encoded_size(size: int) -> int:

@@ -25,7 +25,7 @@ from compensation_report.errors import ConfigError, DeliveryError, Problem
 from compensation_report.ledger import Ledger
 from compensation_report.pricing import ZERO, Priced, price
 from compensation_report.resources import data_path
-from compensation_report.schema import RATES_WORKBOOK, sheet_names
+from compensation_report.schema import CATEGORIES, RATES_WORKBOOK, sheet_names
 from compensation_report.standard import Standard, read_standard
 from compensation_report.tables import ReportInput, build_report
 from compensation_report.workbooks import UnreadableWorkbook, read_workbook, write_annotated_copy
@@ -82,11 +82,12 @@ class RunResult:
 
 
 def run_period(root: Path, period: str | None = None, locale: str | None = None, send_email: bool = True,
-               as_of: date | None = None, progress: Progress | None = None) -> RunResult:
+               deliver: bool = True, as_of: date | None = None, progress: Progress | None = None) -> RunResult:
     """The monthly batch (SPEC 1). Raises ConfigError / BusyError before changing anything.
     With `as_of`, the inbox is left alone and the report is rebuilt from the submissions received
-    by the end of that day, under its own name; no email. `progress`, when given, hears of
-    workbooks read, lines priced and sheets written."""
+    by the end of that day, under its own name; no email. `deliver` off (a dry run) writes the emails
+    to outbox/ but sends none. `progress`, when given, hears of workbooks read, lines priced and
+    sheets written."""
     config = load_config(root)
     period = period or previous_month(date.today())
     check_period(period)
@@ -114,7 +115,7 @@ def run_period(root: Path, period: str | None = None, locale: str | None = None,
             ledger.finish_run(run_id, datetime.now(), "done", str(result.report), result.incident_count,
                               result.gross, result.recovery, result.net)
             if send_email and not as_of:
-                email_report(config, result, ledger)
+                email_report(config, result, ledger, deliver)
         finally:
             ledger.close()
     return result
@@ -303,6 +304,15 @@ def file_safe(text: str) -> str:
     return re.sub(r"[^\w-]+", "_", text, flags=re.UNICODE).strip("_") or "unit"
 
 
+def category_totals(result: RunResult) -> list[dict]:
+    """The period's gross by category, with each one's share, for the email."""
+    data = result.report_input
+    in_period = data.priced.incidents[data.priced.incidents["period"] == data.period]
+    totals = [(code, sum(in_period[code], ZERO)) for code in CATEGORIES]
+    return [{"name": labels.category_name(code, data.locale), "amount": f"{amount:,.2f}",
+             "share": f"{amount / result.gross:.1%}" if result.gross else "–"} for code, amount in totals]
+
+
 def largest_incidents(in_period: pd.DataFrame, count: int = 5) -> list[dict]:
     top = sorted(in_period.itertuples(), key=lambda r: (-r.net, r.incident_id))[:count]
     return [{"incident_id": r.incident_id, "title": " ".join(str(r.title).split()),  # one line, even in a header
@@ -358,15 +368,16 @@ def run_warnings(outcomes: list[FileOutcome], priced: Priced, period: str, local
 # -- email ---------------------------------------------------------------------------------
 
 
-def email_report(config: Config, result: RunResult, ledger: Ledger) -> None:
+def email_report(config: Config, result: RunResult, ledger: Ledger, deliver: bool = True) -> None:
     """The report email into outbox/ for [email] to, and for each [[email.burst]] that unit's own
-    report to its own recipients; in smtp mode they are delivered (a failure keeps them there)."""
+    report to its own recipients; in smtp mode, unless `deliver` is off (a dry run), they are
+    delivered (a failure keeps them there)."""
     if config.email.to:
         result.emails.append(_outbox_email(config, result, config.email.to))
     for burst in config.email.bursts:
         unit_result = business_unit_report(config, ledger, result, burst.business_unit)
         result.emails.append(_outbox_email(config, unit_result, burst.to, burst.business_unit))
-    if config.email.mode == "smtp" and result.emails:
+    if config.email.mode == "smtp" and deliver and result.emails:
         try:
             mail.deliver(config.folder("outbox"), config.email.smtp, ledger)
         except DeliveryError as exc:
@@ -379,8 +390,10 @@ def _outbox_email(config: Config, result: RunResult, to: tuple[str, ...], busine
         "gross": f"{result.gross:,.2f}", "recovery": f"{result.recovery:,.2f}", "net": f"{result.net:,.2f}",
         "rejected": [o.file for o in result.rejected], "largest": result.largest,
         "report_path": result.report.relative_to(config.root).as_posix(), "business_unit": business_unit,
+        "categories": category_totals(result),
     }
-    message = mail.render_report_email(config.email, context, result.report, datetime.now(timezone.utc), to)
+    message = mail.render_report_email(config.email, context, result.report, datetime.now(timezone.utc), to,
+                                       result.report_input.locale)
     return mail.write_outbox(message, config.folder("outbox"), result.report.with_suffix(".eml").name)
 
 

@@ -240,3 +240,33 @@ def test_each_business_unit_receives_only_its_own_incidents(tmp_path, smtp_port)
     assert "物流 Logistics" in received[("log-lead@example.com",)]["Subject"]
     (unit_file,) = [a.get_filename() for a in received[("log-lead@example.com",)].iter_attachments()]
     assert unit_file == "compensation_report_2026-10_物流_Logistics.xlsx"
+
+
+def test_a_dry_run_writes_every_message_to_preview_and_sends_none(tmp_path, smtp_port):
+    ws = write_small_workspace(tmp_path / "ws", mode="smtp", port=smtp_port)
+    controller, inbox = start_server(smtp_port)
+    try:
+        result = invoke("run", "-w", ws, "--period", "2026-10", "--dry-run")
+        assert result.exit_code == 0, result.output
+        assert inbox.messages == [] and len(list((ws / "outbox").glob("*.eml"))) == 1
+        assert invoke("send", "-w", ws).exit_code == 0  # what finance previewed goes out as it is
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 1
+
+
+@pytest.mark.parametrize("locale, subject, words", [
+    ("en", "Compensation report 2026-10: net 91,299.08 CNY", ["By category", "Downtime loss", "Largest incidents"]),
+    ("zh-CN", "2026-10 赔偿报告：净额 91,299.08 CNY", ["按类别", "停工损失", "净额最高的事故"]),
+])
+def test_the_email_speaks_the_report_locale_with_figures_categories_and_largest_incidents(tmp_path, locale, subject,
+                                                                                           words):
+    ws = write_small_workspace(tmp_path / "ws")
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--locale", locale).exit_code == 0
+    (eml,) = (ws / "outbox").glob("*.eml")
+    message = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert message["Subject"].startswith(subject)
+    text, html = message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
+    for body in (text, html):
+        assert all(word in body for word in words) and "91,299.08" in body
+    assert "<style" not in html and "<link" not in html and "src=" not in html  # inline styles, no outside images
