@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= build/demo
 
-.PHONY: install demo test samples clean bench libreoffice golden picture
+.PHONY: install demo test samples clean bench libreoffice golden picture email-picture
 
 install: $(VENV)/.installed
 
@@ -38,6 +38,12 @@ picture: install libreoffice  ## docs/summary.png: the sample month's Summary sh
 		echo "Installing poppler-utils and a Chinese font (Debian packages) to draw the picture"; \
 		$(APT) update -qq && $(APT) install -y -qq --no-install-recommends poppler-utils fonts-wqy-microhei >/dev/null; }
 	$(BIN)/python tools/draw_summary.py docs/summary.png
+
+email-picture: install  ## docs/email.png: the sample month's report email as headless Chromium shows it
+	@command -v chromium-headless-shell >/dev/null 2>&1 || command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Chromium's headless shell (Debian package chromium-headless-shell) to draw the email"; \
+		$(APT) update -qq && $(APT) install -y -qq --no-install-recommends chromium-headless-shell >/dev/null; }
+	$(BIN)/python tools/draw_email.py docs/email.png
 
 samples: install  ## regenerate sample_inputs/ from tools/make_samples.py
 	$(BIN)/python tools/make_samples.py

@@ -1,0 +1,48 @@
+"""Draw the sample month's report email (its HTML body) as a PNG with headless Chromium (`make email-picture`).
+
+    python tools/draw_email.py docs/email.png
+
+Runs the real CLI on a fresh sample workspace in outbox mode, takes the HTML part of the .eml it
+wrote, and has Chromium's headless shell screenshot it at a mail client's width.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from email import message_from_bytes, policy
+from pathlib import Path
+
+EPOCH = "1793491200"  # 2026-11-01 00:00 UTC
+BROWSERS = ("chromium-headless-shell", "chromium", "chromium-browser")
+
+
+def main(out: Path) -> None:
+    browser = next((found for name in BROWSERS if (found := shutil.which(name))), None)
+    if not browser:
+        raise SystemExit("needs headless Chromium: run `make email-picture`, which installs it")
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH}
+        cli = [sys.executable, "-m", "compensation_report"]
+        subprocess.run([*cli, "init", str(work / "ws")], env=env, check=True, capture_output=True)
+        subprocess.run([*cli, "run", "-w", str(work / "ws"), "--period", "2026-10"], env=env, check=True,
+                       capture_output=True)
+        (eml,) = (work / "ws" / "outbox").glob("*.eml")
+        html = message_from_bytes(eml.read_bytes(), policy=policy.default).get_body(("html",)).get_content()
+        page = work / "email.html"
+        page.write_text(html, encoding="utf-8")
+        shot = work / "email.png"
+        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                        "--window-size=720,860", f"--screenshot={shot}", page.as_uri()], check=True,
+                       capture_output=True, timeout=120)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, out)
+    print(f"drawn: {out}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/email.png"))
