@@ -117,12 +117,22 @@ def test_a_failed_delivery_exits_3_keeps_the_email_and_send_delivers_it_later(tm
     assert [p.name for p in (ws / "outbox").glob("*.eml")] == ["compensation_report_2026-10.eml"]
     controller, inbox = start_server(smtp_port)
     try:
-        result = invoke("send", "-w", ws)
+        result, again = invoke("send", "-w", ws), invoke("send", "-w", ws)
     finally:
         controller.stop()
     assert result.exit_code == 0 and "Sent 1 email(s)" in result.output
+    assert again.exit_code == 0 and "Sent 0 email(s)" in again.output
     assert len(inbox.messages) == 1
     assert list((ws / "outbox").glob("*.eml")) == []
+
+
+def test_no_email_renders_no_message_at_all(tmp_path):
+    ws = write_small_workspace(tmp_path / "ws")
+    config = ws / "compensation.toml"
+    config.write_text(config.read_text() + '\n[[email.burst]]\nbusiness_unit = "Payments"\nto = ["lead@example.com"]\n')
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
+    assert list((ws / "outbox").iterdir()) == []
+    assert [p.name for p in (ws / "reports" / "2026-10").iterdir()] == ["compensation_report_2026-10.xlsx"]
 
 
 @pytest.mark.parametrize("security, mechanism", [("starttls", "LOGIN"), ("ssl", "PLAIN")])
