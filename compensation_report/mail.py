@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import smtplib
 import ssl
@@ -10,7 +11,7 @@ from datetime import datetime, timezone
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import format_datetime, getaddresses, make_msgid
+from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
 from pathlib import Path
 
 from compensation_report.errors import DeliveryError
@@ -35,7 +36,7 @@ def render_report_email(config: EmailConfig, context: dict, attachment: Path, se
     message["From"] = config.sender
     message["To"] = ", ".join(to)
     message["Date"] = format_datetime(sent_at)
-    message["Message-ID"] = make_msgid(domain=config.sender.rpartition("@")[2] or None)
+    message["Message-ID"] = make_msgid(domain=parseaddr(config.sender)[1].rpartition("@")[2] or None)
     message.set_content(_render(env, "txt", locale, context))
     message.add_alternative(_render(env, "html", locale, context), subtype="html")
     if attached:
@@ -45,8 +46,13 @@ def render_report_email(config: EmailConfig, context: dict, attachment: Path, se
 
 def _render(env, kind: str, locale: str, context: dict) -> str:
     """report.zh-CN.<kind>.j2 for Chinese, else report.<kind>.j2; a templates folder overrides either by name."""
+    from jinja2 import TemplateError
+
     names = ([f"report.{locale}.{kind}.j2"] if locale != "en" else []) + [f"report.{kind}.j2"]
-    return env.select_template(names).render(context)
+    try:
+        return env.select_template(names).render(context)
+    except TemplateError as exc:  # most likely a template of the workspace's own: the report is written
+        raise DeliveryError(f"the email template {' or '.join(names)} failed: {exc}; no email was written") from exc
 
 
 def encoded_size(size: int) -> int:
@@ -66,9 +72,14 @@ def _environment(override: Path | None):
 
 
 def write_outbox(message: EmailMessage, outbox: Path, name: str) -> Path:
-    """Written to a temp name and renamed, so `send` never picks up half a message."""
+    """Written to a temp name and renamed, so `send` never picks up half a message. A message still
+    waiting under the same name (a dry run's preview, a run whose delivery failed) is superseded: it
+    moves to outbox/superseded/ and is not sent, so nobody gets the same month's report twice."""
     outbox.mkdir(parents=True, exist_ok=True)
-    target = free_name(outbox, name)
+    target = outbox / name
+    if target.exists():
+        (outbox / "superseded").mkdir(exist_ok=True)
+        os.replace(target, free_name(outbox / "superseded", name))
     tmp = outbox / f".{target.name}.tmp"
     tmp.write_bytes(message.as_bytes(policy=policy.SMTP))
     os.replace(tmp, target)
@@ -82,15 +93,16 @@ def pending(outbox: Path) -> list[Path]:
 def deliver(outbox: Path, smtp: SmtpConfig, ledger: Ledger) -> list[Path]:
     """Send every .eml waiting in outbox/, once to each recipient: the ledger records who has each
     message, so a re-run or `send` never sends anyone a message twice. A message moves to
-    outbox/sent/ when every recipient has it; DeliveryError (exit 3) names those still waiting."""
+    outbox/sent/ when every recipient has it; DeliveryError (exit 3) names those still waiting.
+    When the server cannot be reached, the messages after it are left for the next try."""
     sent, failures = [], []
     for path in pending(outbox):
-        with path.open("rb") as handle:
-            message = BytesParser(policy=policy.default).parse(handle)
-        message_id = str(message["Message-ID"])
+        content = path.read_bytes()
+        message = BytesParser(policy=policy.default).parsebytes(content)
+        message_id = str(message["Message-ID"] or f"<{hashlib.sha256(content).hexdigest()}@outbox>")
         ledger.expect_delivery(message_id, path.name, recipients_of(message))
         waiting = ledger.waiting_recipients(message_id)
-        refused = _deliver_with_retries(message, waiting, smtp) if waiting else {}
+        refused, unreachable = _deliver_with_retries(message, waiting, smtp) if waiting else ({}, False)
         ledger.delivered(message_id, [r for r in waiting if r not in refused], datetime.now(timezone.utc))
         for reason in set(refused.values()):
             who = [r for r, why in refused.items() if why == reason]
@@ -101,6 +113,8 @@ def deliver(outbox: Path, smtp: SmtpConfig, ledger: Ledger) -> list[Path]:
             target = free_name(outbox / "sent", path.name)
             os.replace(path, target)
             sent.append(target)
+        if unreachable:
+            break
     if failures:
         raise DeliveryError(f"could not send through {smtp.host}:{smtp.port}: {'; '.join(failures)}; "
                             f"it stays in {outbox} for 'compensation-report send'")
@@ -112,25 +126,37 @@ def recipients_of(message: EmailMessage) -> list[str]:
     return list(dict.fromkeys(address for _, address in getaddresses(fields) if address))
 
 
-def _deliver_with_retries(message: EmailMessage, recipients: list[str], smtp: SmtpConfig) -> dict[str, str]:
-    """The recipients the server did not take, with its reason. A server that is down, drops the
-    connection or answers "try later" (4xx) is tried again, waiting longer each time."""
+def _deliver_with_retries(message: EmailMessage, recipients: list[str],
+                          smtp: SmtpConfig) -> tuple[dict[str, str], bool]:
+    """The recipients the server did not take, with its reason, and whether the server could not be
+    reached at all. A server that is down, drops the connection before taking the message or answers
+    "try later" (4xx) is tried again, waiting longer each time."""
     for attempt in range(smtp.attempts):
         try:
-            return _deliver_once(message, recipients, smtp)
+            return _deliver_once(message, recipients, smtp), False
         except (OSError, smtplib.SMTPException) as exc:
             if _permanent(exc) or attempt == smtp.attempts - 1:
-                return dict.fromkeys(recipients, _reason(exc))
+                return dict.fromkeys(recipients, _reason(exc)), not isinstance(exc, smtplib.SMTPResponseException)
             time.sleep(smtp.retry_seconds * 2 ** attempt)
-    return {}
+    raise AssertionError("attempts is at least 1 (load_config checks it)")
 
 
 def _deliver_once(message: EmailMessage, recipients: list[str], smtp: SmtpConfig) -> dict[str, str]:
-    with _connect(smtp) as client:
+    """One try. Once the server has taken the message, nothing after it (QUIT) can make it a failure:
+    trying again would send it twice."""
+    client = _connect(smtp)
+    try:
         try:
             refused = client.send_message(message, to_addrs=recipients)
         except smtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients
+    except BaseException:
+        client.close()
+        raise
+    try:
+        client.quit()
+    except (OSError, smtplib.SMTPException):
+        client.close()
     return {r: f"{code} {text.decode('utf-8', 'replace')}" for r, (code, text) in refused.items()}
 
 
@@ -147,6 +173,9 @@ def _connect(smtp: SmtpConfig) -> smtplib.SMTP:
         if smtp.security == "starttls":
             client.starttls(context=context)
         if smtp.username:
+            if smtp.security == "none" and smtp.host not in ("localhost", "127.0.0.1", "::1"):
+                raise smtplib.SMTPAuthenticationError(530, b"refusing to send the password unencrypted: set "
+                                                           b"[email.smtp] security to starttls or ssl")
             password = os.environ.get(smtp.password_env)
             if password is None:
                 raise smtplib.SMTPAuthenticationError(535, f"the environment variable {smtp.password_env} "

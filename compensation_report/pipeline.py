@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -30,7 +31,7 @@ from compensation_report.standard import Standard, read_standard
 from compensation_report.tables import ReportInput, build_report
 from compensation_report.workbooks import UnreadableWorkbook, read_workbook, write_annotated_copy
 from compensation_report.workspace import (
-    CONFIG_NAME, Config, RunLock, discover_inbox, free_name, load_config, move_to, sha256_of,
+    CONFIG_NAME, Burst, Config, RunLock, discover_inbox, free_name, load_config, move_to, sha256_of,
 )
 from compensation_report.xlsx import write_report
 
@@ -69,6 +70,7 @@ class RunResult:
     interrupted_run: int | None = None  # the process id of a killed run whose lock this run took over
     largest: list[dict] = field(default_factory=list)  # the period's top incidents by net, for the email
     report_input: ReportInput | None = None  # what the report was made of, for the per-unit reports
+    unit_reports: list[tuple[Burst, RunResult]] = field(default_factory=list)  # one per [[email.burst]]
 
     @property
     def rejected(self) -> list[FileOutcome]:
@@ -114,6 +116,9 @@ def run_period(root: Path, period: str | None = None, locale: str | None = None,
                      result.incident_count, result.gross, result.recovery, result.net, result.currency, result.report)
             ledger.finish_run(run_id, datetime.now(), "done", str(result.report), result.incident_count,
                               result.gross, result.recovery, result.net)
+            if not as_of:  # SPEC 1: the month's report, and one per [[email.burst]] unit, email or not
+                result.unit_reports = [(burst, business_unit_report(ledger, result, burst.business_unit))
+                                       for burst in config.email.bursts]
             if send_email and not as_of:
                 email_report(config, result, ledger, deliver)
         finally:
@@ -283,7 +288,7 @@ def write_period_report(data: ReportInput, path: Path, outcomes: list[FileOutcom
                      gross - recovery, data.warnings, largest=largest_incidents(in_period), report_input=data)
 
 
-def business_unit_report(config: Config, ledger: Ledger, result: RunResult, unit: str) -> RunResult:
+def business_unit_report(ledger: Ledger, result: RunResult, unit: str) -> RunResult:
     """The run's report cut down to one business unit: same sheets, only its incidents (every period,
     for its trend), their lines, customers and insurance claims; no other unit's files or warnings."""
     data = result.report_input
@@ -295,13 +300,16 @@ def business_unit_report(config: Config, ledger: Ledger, result: RunResult, unit
     in_period = own[own["period"] == data.period]
     outcomes = [o for o in result.outcomes if ids & set(o.incidents)]
     unit_data = replace(data, priced=priced, warnings=[], submissions=report_submissions(ledger, outcomes, in_period))
-    path = result.report.with_name(f"{result.report.stem}_{file_safe(unit)}.xlsx")
+    path = result.report.with_name(f"{result.report.stem}_{file_safe(unit)}.xlsx")  # never another unit's
     return write_period_report(unit_data, path, outcomes)
 
 
 def file_safe(text: str) -> str:
-    """A business unit's name as part of a file name: letters and digits of any script kept."""
-    return re.sub(r"[^\w-]+", "_", text, flags=re.UNICODE).strip("_") or "unit"
+    """A business unit's name as part of a file name: its letters and digits (any script), at most 40
+    of them, and a short hash of the whole name, so that "A/B" and "A B" never share a file."""
+    letters = re.sub(r"[^\w-]+", "_", text, flags=re.UNICODE).strip("_")[:40].strip("_")
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
+    return f"{letters}_{digest}" if letters else digest
 
 
 def category_totals(result: RunResult) -> list[dict]:
@@ -372,16 +380,15 @@ def email_report(config: Config, result: RunResult, ledger: Ledger, deliver: boo
     """The report email into outbox/ for [email] to, and for each [[email.burst]] that unit's own
     report to its own recipients; in smtp mode, unless `deliver` is off (a dry run), they are
     delivered (a failure keeps them there)."""
-    if config.email.to:
-        result.emails.append(_outbox_email(config, result, config.email.to))
-    for burst in config.email.bursts:
-        unit_result = business_unit_report(config, ledger, result, burst.business_unit)
-        result.emails.append(_outbox_email(config, unit_result, burst.to, burst.business_unit))
-    if config.email.mode == "smtp" and deliver and result.emails:
-        try:
+    try:
+        if config.email.to:
+            result.emails.append(_outbox_email(config, result, config.email.to))
+        for burst, unit_result in result.unit_reports:
+            result.emails.append(_outbox_email(config, unit_result, burst.to, burst.business_unit))
+        if config.email.mode == "smtp" and deliver and result.emails:
             mail.deliver(config.folder("outbox"), config.email.smtp, ledger)
-        except DeliveryError as exc:
-            result.email_error = exc
+    except DeliveryError as exc:
+        result.email_error = exc
 
 
 def _outbox_email(config: Config, result: RunResult, to: tuple[str, ...], business_unit: str | None = None) -> Path:

@@ -108,7 +108,7 @@ def load_config(root: Path) -> Config:
             smtp=SmtpConfig(host=smtp.get("host", "localhost"), port=int(smtp.get("port", 25)), security=security,
                             username=smtp.get("username", ""), password_env=smtp.get("password_env", "SMTP_PASSWORD"),
                             timeout=_positive(path, smtp, "timeout", 30.0),
-                            attempts=int(_positive(path, smtp, "attempts", 3)),
+                            attempts=_whole(path, smtp, "attempts", 3),
                             retry_seconds=_positive(path, smtp, "retry_seconds", 2.0, zero=True),
                             ca_file=(root / smtp["ca_file"]) if smtp.get("ca_file") else None),
         ),
@@ -123,6 +123,13 @@ def _positive(path: Path, table: dict, key: str, default: float, zero: bool = Fa
         raise ConfigError(f"{path}: [{section}] {key} must be a number {'of 0 or more' if zero else 'above 0'}, "
                           f"not {value!r}")
     return float(value)
+
+
+def _whole(path: Path, table: dict, key: str, default: int) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{path}: [email.smtp] {key} must be a whole number of 1 or more, not {value!r}")
+    return value
 
 
 def _bursts(path: Path, entries: object) -> tuple[Burst, ...]:

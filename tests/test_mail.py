@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import socket
 import ssl
 import subprocess
@@ -23,8 +24,8 @@ from helpers import HEADER_ROW
 class Inbox:
     """What the server received; `refuse` recipients get 550, `drop` hangs up in the middle of DATA."""
 
-    def __init__(self, refuse: tuple[str, ...] = (), drop: bool = False):
-        self.messages, self.refuse, self.drop = [], refuse, drop
+    def __init__(self, refuse: tuple[str, ...] = (), drop: bool = False, quit_answer: str = "221 Bye"):
+        self.messages, self.refuse, self.drop, self.quit_answer = [], refuse, drop, quit_answer
         self.logins: list[tuple[str, str, str]] = []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -39,6 +40,9 @@ class Inbox:
             return "421 gone"
         self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default)))
         return "250 OK"
+
+    async def handle_QUIT(self, server, session, envelope):
+        return self.quit_answer
 
     def authenticate(self, server, session, envelope, mechanism, auth_data):
         self.logins.append((mechanism, auth_data.login.decode(), auth_data.password.decode()))
@@ -126,13 +130,15 @@ def test_a_failed_delivery_exits_3_keeps_the_email_and_send_delivers_it_later(tm
     assert list((ws / "outbox").glob("*.eml")) == []
 
 
-def test_no_email_renders_no_message_at_all(tmp_path):
+def test_no_email_renders_no_message_but_still_writes_each_unit_report(tmp_path):
     ws = write_small_workspace(tmp_path / "ws")
     config = ws / "compensation.toml"
     config.write_text(config.read_text() + '\n[[email.burst]]\nbusiness_unit = "Payments"\nto = ["lead@example.com"]\n')
     assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
     assert list((ws / "outbox").iterdir()) == []
-    assert [p.name for p in (ws / "reports" / "2026-10").iterdir()] == ["compensation_report_2026-10.xlsx"]
+    reports = sorted(p.name for p in (ws / "reports" / "2026-10").iterdir())
+    assert reports[0] == "compensation_report_2026-10.xlsx" and len(reports) == 2  # SPEC 1: + one per burst
+    assert re.fullmatch(r"compensation_report_2026-10_Payments_[0-9a-f]{6}\.xlsx", reports[1])
 
 
 @pytest.mark.parametrize("security, mechanism", [("starttls", "LOGIN"), ("ssl", "PLAIN")])
@@ -249,7 +255,7 @@ def test_each_business_unit_receives_only_its_own_incidents(tmp_path, smtp_port)
         assert sorted(ids) == expected and lines <= set(expected), recipient
     assert "物流 Logistics" in received[("log-lead@example.com",)]["Subject"]
     (unit_file,) = [a.get_filename() for a in received[("log-lead@example.com",)].iter_attachments()]
-    assert unit_file == "compensation_report_2026-10_物流_Logistics.xlsx"
+    assert re.fullmatch(r"compensation_report_2026-10_物流_Logistics_[0-9a-f]{6}\.xlsx", unit_file)
 
 
 def test_a_dry_run_writes_every_message_to_preview_and_sends_none(tmp_path, smtp_port):
@@ -280,3 +286,33 @@ def test_the_email_speaks_the_report_locale_with_figures_categories_and_largest_
     for body in (text, html):
         assert all(word in body for word in words) and "91,299.08" in body
     assert "<style" not in html and "<link" not in html and "src=" not in html  # inline styles, no outside images
+
+
+def test_a_message_the_server_took_is_not_sent_again_when_quit_goes_wrong(tmp_path, smtp_port):
+    ws = write_small_workspace(tmp_path / "ws", mode="smtp", port=smtp_port)
+    controller, inbox = start_server(smtp_port, Inbox(quit_answer="451 4.3.0 try again later"))
+    try:
+        result, again = invoke("run", "-w", ws, "--period", "2026-10"), invoke("send", "-w", ws)
+    finally:
+        controller.stop()
+    assert result.exit_code == 0 and again.exit_code == 0, result.output
+    assert len(inbox.messages) == 1
+
+
+def test_a_preview_is_superseded_by_the_run_that_sends(tmp_path, smtp_port):
+    ws = write_small_workspace(tmp_path / "ws", mode="smtp", port=smtp_port)
+    controller, inbox = start_server(smtp_port)
+    try:
+        assert invoke("run", "-w", ws, "--period", "2026-10", "--dry-run").exit_code == 0
+        assert invoke("run", "-w", ws, "--period", "2026-10").exit_code == 0
+        assert invoke("send", "-w", ws).exit_code == 0
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 1  # the month's report, once
+    assert len(list((ws / "outbox" / "superseded").iterdir())) == 1  # the preview, kept, not sent
+
+
+def test_attempts_must_be_a_whole_number_of_one_or_more(tmp_path):
+    ws = write_small_workspace(tmp_path / "ws", mode="smtp", smtp="attempts = 0.5\n")
+    result = invoke("run", "-w", ws, "--period", "2026-10")
+    assert result.exit_code == 2 and "attempts must be a whole number of 1 or more" in result.output
