@@ -7,6 +7,8 @@ import re
 import socket
 import ssl
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -76,11 +78,16 @@ def smtp_port():
     return free_port()
 
 
-def start_server(port: int, inbox: Inbox | None = None, **options) -> tuple[Controller, Inbox]:
+@contextmanager
+def serving(port: int, inbox: Inbox | None = None, **options) -> Iterator[Inbox]:
+    """A real SMTP server on loopback for the length of the block; yields what it received."""
     inbox = inbox or Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port, **options)
     controller.start()
-    return controller, inbox
+    try:
+        yield inbox
+    finally:
+        controller.stop()
 
 
 def received_report(ws, message) -> None:
@@ -97,11 +104,8 @@ def invoke(*args):
 
 def test_smtp_mode_delivers_the_report_and_files_the_message_as_sent(tmp_path, smtp_port):
     ws = write_small_workspace(tmp_path / "ws", mode="smtp", port=smtp_port)
-    controller, inbox = start_server(smtp_port)
-    try:
+    with serving(smtp_port) as inbox:
         result = invoke("run", "-w", ws, "--period", "2026-10")
-    finally:
-        controller.stop()
     assert result.exit_code == 0, result.output
     ((recipients, message),) = inbox.messages
     assert recipients == ["finance@example.com"]
@@ -119,11 +123,8 @@ def test_a_failed_delivery_exits_3_keeps_the_email_and_send_delivers_it_later(tm
     assert result.exit_code == 3
     assert "stays in" in result.output and "Report:" in result.output
     assert [p.name for p in (ws / "outbox").glob("*.eml")] == ["compensation_report_2026-10.eml"]
-    controller, inbox = start_server(smtp_port)
-    try:
+    with serving(smtp_port) as inbox:
         result, again = invoke("send", "-w", ws), invoke("send", "-w", ws)
-    finally:
-        controller.stop()
     assert result.exit_code == 0 and "Sent 1 email(s)" in result.output
     assert again.exit_code == 0 and "Sent 0 email(s)" in again.output
     assert len(inbox.messages) == 1
@@ -154,11 +155,8 @@ def test_tls_and_login_with_the_password_from_the_environment(tmp_path, smtp_por
         options.update(tls_context=server_context(certificate), require_starttls=True)
     else:  # aiosmtpd does not count implicit TLS as TLS for AUTH: the whole connection is encrypted anyway
         options.update(ssl_context=server_context(certificate), auth_require_tls=False)
-    controller, _ = start_server(smtp_port, inbox, **options)
-    try:
+    with serving(smtp_port, inbox, **options) as _:
         result = invoke("run", "-w", ws, "--period", "2026-10")
-    finally:
-        controller.stop()
     assert result.exit_code == 0, result.output
     assert inbox.logins == [(mechanism, "reports", "s3cret pass")]
     ((recipients, message),) = inbox.messages
@@ -167,11 +165,8 @@ def test_tls_and_login_with_the_password_from_the_environment(tmp_path, smtp_por
 
 def test_a_certificate_that_is_not_trusted_is_refused(tmp_path, smtp_port, certificate):
     ws = write_small_workspace(tmp_path / "ws", mode="smtp", port=smtp_port, smtp='security = "starttls"\n')
-    controller, inbox = start_server(smtp_port, tls_context=server_context(certificate), require_starttls=True)
-    try:
+    with serving(smtp_port, tls_context=server_context(certificate), require_starttls=True) as inbox:
         result = invoke("run", "-w", ws, "--period", "2026-10")
-    finally:
-        controller.stop()
     assert result.exit_code == 3 and "CERTIFICATE_VERIFY_FAILED" in result.output
     assert inbox.messages == [] and len(list((ws / "outbox").glob("*.eml"))) == 1
 
@@ -181,21 +176,15 @@ def test_each_recipient_gets_the_message_exactly_once_across_failures_and_sends(
     ws = write_small_workspace(tmp_path / "ws", mode="smtp", port=smtp_port,
                                to=("finance@example.com", "cfo@example.com"))
     failing = Inbox(refuse=("cfo@example.com",)) if trouble == "refused" else Inbox(drop=True)
-    controller, _ = start_server(smtp_port, failing)
-    try:
+    with serving(smtp_port, failing) as _:
         result = invoke("run", "-w", ws, "--period", "2026-10")
-    finally:
-        controller.stop()
     assert result.exit_code == 3 and "stays in" in result.output and "Report:" in result.output
     assert len(list((ws / "outbox").glob("*.eml"))) == 1  # nothing lost
     got_before = [r for recipients, _ in failing.messages for r in recipients]
     assert got_before == (["finance@example.com"] if trouble == "refused" else [])
 
-    controller, inbox = start_server(smtp_port)
-    try:
+    with serving(smtp_port) as inbox:
         first, second = invoke("send", "-w", ws), invoke("send", "-w", ws)
-    finally:
-        controller.stop()
     assert (first.exit_code, second.exit_code) == (0, 0) and "Sent 0 email(s)" in second.output
     got_after = [r for recipients, _ in inbox.messages for r in recipients]
     assert sorted(got_before + got_after) == ["cfo@example.com", "finance@example.com"]  # each once
@@ -238,11 +227,8 @@ def test_each_business_unit_receives_only_its_own_incidents(tmp_path, smtp_port)
     config = ws / "compensation.toml"
     config.write_text(config.read_text() + '\n[[email.burst]]\nbusiness_unit = "Payments"\nto = ["pay-lead@example.com"]\n'
                       '\n[[email.burst]]\nbusiness_unit = "物流 Logistics"\nto = ["log-lead@example.com"]\n')
-    controller, inbox = start_server(smtp_port)
-    try:
+    with serving(smtp_port) as inbox:
         result = invoke("run", "-w", ws, "--period", "2026-10")
-    finally:
-        controller.stop()
     assert result.exit_code == 0, result.output
     received = {tuple(recipients): message for recipients, message in inbox.messages}
     assert sorted(received) == [("finance@example.com",), ("log-lead@example.com",), ("pay-lead@example.com",)]
@@ -260,14 +246,11 @@ def test_each_business_unit_receives_only_its_own_incidents(tmp_path, smtp_port)
 
 def test_a_dry_run_writes_every_message_to_preview_and_sends_none(tmp_path, smtp_port):
     ws = write_small_workspace(tmp_path / "ws", mode="smtp", port=smtp_port)
-    controller, inbox = start_server(smtp_port)
-    try:
+    with serving(smtp_port) as inbox:
         result = invoke("run", "-w", ws, "--period", "2026-10", "--dry-run")
         assert result.exit_code == 0, result.output
         assert inbox.messages == [] and len(list((ws / "outbox").glob("*.eml"))) == 1
         assert invoke("send", "-w", ws).exit_code == 0  # what finance previewed goes out as it is
-    finally:
-        controller.stop()
     assert len(inbox.messages) == 1
 
 
@@ -290,24 +273,18 @@ def test_the_email_speaks_the_report_locale_with_figures_categories_and_largest_
 
 def test_a_message_the_server_took_is_not_sent_again_when_quit_goes_wrong(tmp_path, smtp_port):
     ws = write_small_workspace(tmp_path / "ws", mode="smtp", port=smtp_port)
-    controller, inbox = start_server(smtp_port, Inbox(quit_answer="451 4.3.0 try again later"))
-    try:
+    with serving(smtp_port, Inbox(quit_answer="451 4.3.0 try again later")) as inbox:
         result, again = invoke("run", "-w", ws, "--period", "2026-10"), invoke("send", "-w", ws)
-    finally:
-        controller.stop()
     assert result.exit_code == 0 and again.exit_code == 0, result.output
     assert len(inbox.messages) == 1
 
 
 def test_a_preview_is_superseded_by_the_run_that_sends(tmp_path, smtp_port):
     ws = write_small_workspace(tmp_path / "ws", mode="smtp", port=smtp_port)
-    controller, inbox = start_server(smtp_port)
-    try:
+    with serving(smtp_port) as inbox:
         assert invoke("run", "-w", ws, "--period", "2026-10", "--dry-run").exit_code == 0
         assert invoke("run", "-w", ws, "--period", "2026-10").exit_code == 0
         assert invoke("send", "-w", ws).exit_code == 0
-    finally:
-        controller.stop()
     assert len(inbox.messages) == 1  # the month's report, once
     assert len(list((ws / "outbox" / "superseded").iterdir())) == 1  # the preview, kept, not sent
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from compensation_report import pipeline, xlsx
 from compensation_report.tables import Block, Formula, Link, SheetTable
-from compensation_report.xlsx_rows import BulkRowsWorksheet, excel_value
+from compensation_report.xlsx_rows import BulkRowsWorksheet
 
 CREATED = datetime(2026, 11, 1, 8, 0)
 

@@ -8,7 +8,6 @@ wrote, and has Chromium's headless shell screenshot it at a mail client's width.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,8 @@ import tempfile
 from email import message_from_bytes, policy
 from pathlib import Path
 
-EPOCH = "1793491200"  # 2026-11-01 00:00 UTC
+from sample_run import sample_run
+
 BROWSERS = ("chromium-headless-shell", "chromium", "chromium-browser")
 
 
@@ -26,11 +26,7 @@ def main(out: Path) -> None:
         raise SystemExit("needs headless Chromium: run `make email-picture`, which installs it")
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH}
-        cli = [sys.executable, "-m", "compensation_report"]
-        subprocess.run([*cli, "init", str(work / "ws")], env=env, check=True, capture_output=True)
-        subprocess.run([*cli, "run", "-w", str(work / "ws"), "--period", "2026-10"], env=env, check=True,
-                       capture_output=True)
+        sample_run(work / "ws")
         (eml,) = (work / "ws" / "outbox").glob("*.eml")
         html = message_from_bytes(eml.read_bytes(), policy=policy.default).get_body(("html",)).get_content()
         page = work / "email.html"

@@ -9,14 +9,14 @@ first page, the Summary sheet, into a PNG with poppler's pdftoppm.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-EPOCH = "1793491200"  # 2026-11-01 00:00 UTC
+from sample_run import sample_run
+
 RESOLUTION = 110  # dots per inch: readable in a README, small enough to commit
 
 
@@ -26,11 +26,7 @@ def main(out: Path) -> None:
         raise SystemExit("needs LibreOffice and pdftoppm: run `make picture`, which installs them")
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH}
-        cli = [sys.executable, "-m", "compensation_report"]
-        subprocess.run([*cli, "init", str(work / "ws")], env=env, check=True, capture_output=True)
-        subprocess.run([*cli, "run", "-w", str(work / "ws"), "--period", "2026-10", "--no-email"], env=env,
-                       check=True, capture_output=True)
+        sample_run(work / "ws", "--no-email")
         report = work / "ws" / "reports" / "2026-10" / "compensation_report_2026-10.xlsx"
         subprocess.run([soffice, "--headless", f"-env:UserInstallation={(work / 'profile').as_uri()}",
                         "--convert-to", "pdf", "--outdir", str(work), str(report)], check=True, capture_output=True,
