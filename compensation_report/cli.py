@@ -147,6 +147,18 @@ def validate(files: tuple[Path, ...], workspace: Path, rates: Path | None) -> No
 
 
 @cli.command()
+@click.argument("kind", type=click.Choice(["incidents", "rates"]))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@workspace_option
+def template(kind: str, out: Path, workspace: Path) -> None:
+    """Write a blank incident workbook or compensation standard, with dropdowns and instructions.
+
+    Inside a workspace, an incident workbook's dropdowns offer its standard's items, SLA tiers and
+    currencies."""
+    click.echo(f"Template: {pipeline.write_template(kind, out, workspace)}")
+
+
+@cli.command()
 @workspace_option
 def send(workspace: Path) -> None:
     """Deliver emails still waiting in outbox/."""

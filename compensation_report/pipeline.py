@@ -23,6 +23,7 @@ import pandas as pd
 from compensation_report import __version__, labels, mail
 from compensation_report.checking import Checked, Progress, check_and_price, check_workbook, check_workbooks
 from compensation_report.errors import ConfigError, DeliveryError, Problem
+from compensation_report.input_templates import write_incident_template, write_rates_template
 from compensation_report.ledger import Ledger
 from compensation_report.pricing import ZERO, Priced, price
 from compensation_report.resources import data_path
@@ -422,6 +423,18 @@ def check_files(paths: list[Path], rates: Path) -> dict[str, list[Problem]]:
     """`validate`: every problem of every file, changing nothing."""
     standard, _ = load_standard(rates)
     return {str(path): problems for path, (_, problems) in zip(paths, check_workbooks(paths, standard))}
+
+
+def write_template(kind: str, out: Path, root: Path) -> Path:
+    """`template`: a blank incident workbook (dropdowns from the workspace's standard when `root` is a
+    workspace) or a blank compensation standard. Never overwrites a file."""
+    if out.exists():
+        raise ConfigError(f"{out} exists; nothing was written (choose another name)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "rates":
+        return write_rates_template(out)
+    standard = load_standard(load_config(root).rates)[0] if (root / CONFIG_NAME).is_file() else None
+    return write_incident_template(out, standard)
 
 
 def init_workspace(target: Path) -> Path:
