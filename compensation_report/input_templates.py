@@ -21,8 +21,9 @@ ROWS = 2000  # rows that carry the dropdowns and checks
 LISTS = "Lists"  # the hidden sheet the dropdowns read
 
 INCIDENT_EXAMPLES = {
-    "Incidents": {"incident_id": "PAY-2610-01", "title": "Payment API errors after a deploy", "business_unit": "Payments",
-                  "system": "payment-gateway", "severity": "P1", "started_at": "2026-10-03 14:05",
+    "Incidents": {"incident_id": "PAY-2610-01", "title": "Payment API errors after a deploy",
+                  "business_unit": "Payments", "system": "payment-gateway", "severity": "P1",
+                  "started_at": "2026-10-03 14:05",
                   "resolved_at": "2026-10-03 16:35", "responsible_party": "internal"},
     "Losses": {"incident_id": "PAY-2610-01", "category": "DOWNTIME", "item": "(an item of the category)",
                "quantity": 2.5},
@@ -41,7 +42,8 @@ INSTRUCTIONS = {
          "请勿修改表头行。空行会被跳过；多余的列和工作表会被忽略。"),
         ("Drop the workbook in the workspace's inbox/ folder; the monthly run checks and prices it. A workbook "
          "with a problem is returned in rejected/ with every bad cell named.",
-         "将工作簿放入工作区的 inbox/ 文件夹，月度运行会校验并计价。有问题的工作簿会退回到 rejected/，并指出每个错误的单元格。"),
+         "将工作簿放入工作区的 inbox/ 文件夹，月度运行会校验并计价。"
+         "有问题的工作簿会退回到 rejected/，并指出每个错误的单元格。"),
     ],
     "rates": [
         ("How to fill the compensation standard", "如何填写赔偿标准"),

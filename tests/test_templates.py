@@ -26,11 +26,16 @@ def ws(tmp_path):
     return root
 
 
+def dropdown_lists(book) -> dict[str, list]:
+    return {column[0].value: [c.value for c in column[1:] if c.value is not None]
+            for column in book["Lists"].iter_cols()}
+
+
 def test_an_incident_template_filled_in_is_accepted_without_edits(ws, tmp_path):
     blank = tmp_path / "october.xlsx"
     assert invoke("template", "incidents", blank, "-w", ws).exit_code == 0
     book = openpyxl.load_workbook(blank)  # what a user's spreadsheet application does: open, pick, type, save
-    lists = {column[0].value: [c.value for c in column[1:] if c.value is not None] for column in book["Lists"].iter_cols()}
+    lists = dropdown_lists(book)
     rates = load_standard(ws / "rates" / "rates.xlsx")[0].rates
     book["Incidents"].append(["OPS-1", "Queue stalled", "Operations", "queue", "P2", datetime(2026, 10, 6, 9, 0),
                               datetime(2026, 10, 6, 11, 30), "vendor"])
@@ -55,9 +60,9 @@ def test_the_dropdowns_offer_what_the_workspace_standard_knows(ws, tmp_path):
     assert book.sheetnames == ["Instructions", "Incidents", "Losses", "Customers", "Lists"]
     assert book["Lists"].sheet_state == "hidden"
     standard, _ = load_standard(ws / "rates" / "rates.xlsx")
-    lists = {column[0].value: [c.value for c in column[1:] if c.value is not None]
-             for column in book["Lists"].iter_cols()}
-    assert lists["items_REPAIR"] == list(dict.fromkeys(standard.rates.loc[standard.rates["category"] == "REPAIR", "item"]))
+    lists = dropdown_lists(book)
+    repair = standard.rates.loc[standard.rates["category"] == "REPAIR", "item"]
+    assert lists["items_REPAIR"] == list(dict.fromkeys(repair))
     assert lists["severity"] == ["P1", "P2", "P3", "P4"] and lists["party"] == ["internal", "vendor", "third_party"]
     assert set(lists["sla_tier"]) == set(standard.sla["sla_tier"])
     rules = {(sheet.title, str(dv.sqref).split(":")[0]): (dv.type, dv.formula1)
@@ -67,7 +72,8 @@ def test_the_dropdowns_offer_what_the_workspace_standard_knows(ws, tmp_path):
     assert rules[("Incidents", "F2")][0] == "date" and rules[("Customers", "E2")] == ("decimal", "0")
     for spec in INCIDENT_WORKBOOK:  # every header explains itself, in both languages
         for cell, column in zip(book[spec.name][1], spec.columns):
-            assert cell.value == column.name and column.about[0] in cell.comment.text and column.about[1] in cell.comment.text
+            assert cell.value == column.name
+            assert column.about[0] in cell.comment.text and column.about[1] in cell.comment.text
 
 
 def test_a_rates_template_filled_in_is_a_valid_standard(tmp_path):
