@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= build/demo
 
-.PHONY: install demo test samples clean bench libreoffice golden picture email-picture
+.PHONY: install demo test samples clean bench libreoffice docs golden picture email-picture
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,9 @@ libreoffice:
 	@command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1 || { \
 		echo "Installing LibreOffice Calc (Debian package libreoffice-calc-nogui) for the recalculation test"; \
 		$(APT) update -qq && $(APT) install -y -qq --no-install-recommends libreoffice-calc-nogui >/dev/null; }
+
+docs: install  ## docs/columns.md from the schema (tests/test_docs.py fails when it is out of date)
+	$(BIN)/python -m compensation_report.reference docs/columns.md
 
 golden: install  ## rewrite tests/golden/ from today's report: open the files, review, commit them with the change
 	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_golden.py -k reference
