@@ -59,7 +59,11 @@ INSTRUCTIONS = {
 
 def write_incident_template(path: Path, standard: Standard | None = None) -> Path:
     """A blank incident workbook: Instructions, Incidents, Losses, Customers, and the hidden Lists."""
-    return _write(path, INCIDENT_WORKBOOK, INSTRUCTIONS["incidents"], INCIDENT_EXAMPLES, standard)
+    examples = {name: dict(row) for name, row in INCIDENT_EXAMPLES.items()}
+    if standard is not None:  # the example names an item the standard really has
+        rate = standard.rates.iloc[0]
+        examples["Losses"].update(category=rate["category"], item=rate["item"])
+    return _write(path, INCIDENT_WORKBOOK, INSTRUCTIONS["incidents"], examples, standard)
 
 
 def write_rates_template(path: Path) -> Path:
@@ -202,10 +206,11 @@ def _instructions(book, styles: dict, paragraphs: list[tuple[str, str]], specs: 
             name = f"{column.name}{f' ({column.zh})' if column.zh else ''}"
             sheet.write_row(row, 0, [name, "yes · 是" if column.required else "", *column.about])
             row += 1
-        if spec.name in examples:
-            sheet.write_string(row, 0, "example · 示例", styles["bold"])
-            sheet.write_string(row, 2, "; ".join(f"{k} = {v}" for k, v in examples[spec.name].items()), styles["wrap"])
-            row += 1
+        if spec.name in examples:  # an example row, as it would stand on the sheet
+            sheet.write_string(row + 1, 0, f"example · 示例: {spec.name}", styles["bold"])
+            sheet.write_row(row + 2, 0, list(examples[spec.name]), styles["bold"])
+            sheet.write_row(row + 3, 0, list(examples[spec.name].values()))
+            row += 4
         row += 1
     sheet.activate()
     sheet.set_first_sheet()
