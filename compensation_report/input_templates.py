@@ -21,13 +21,13 @@ ROWS = 2000  # rows that carry the dropdowns and checks
 LISTS = "Lists"  # the hidden sheet the dropdowns read
 
 INCIDENT_EXAMPLES = {
-    "Incidents": {"incident_id": "PAY-2610-01", "title": "Payment API errors after a deploy",
+    "Incidents": {"incident_id": "EXAMPLE-1", "title": "Payment API errors after a deploy",
                   "business_unit": "Payments", "system": "payment-gateway", "severity": "P1",
                   "started_at": "2026-10-03 14:05",
                   "resolved_at": "2026-10-03 16:35", "responsible_party": "internal"},
-    "Losses": {"incident_id": "PAY-2610-01", "category": "DOWNTIME", "item": "(an item of the category)",
-               "quantity": 2.5},
-    "Customers": {"incident_id": "PAY-2610-01", "customer_id": "C-1001", "customer_name": "Acme Retail",
+    "Losses": {"incident_id": "EXAMPLE-1", "category": "DOWNTIME", "item": "(an item of the category)",
+               "quantity": 2.5, "amount": None},
+    "Customers": {"incident_id": "EXAMPLE-1", "customer_id": "C-1001", "customer_name": "Acme Retail",
                   "sla_tier": "gold", "monthly_fee": 12000},
 }
 INSTRUCTIONS = {
@@ -60,9 +60,13 @@ INSTRUCTIONS = {
 def write_incident_template(path: Path, standard: Standard | None = None) -> Path:
     """A blank incident workbook: Instructions, Incidents, Losses, Customers, and the hidden Lists."""
     examples = {name: dict(row) for name, row in INCIDENT_EXAMPLES.items()}
-    if standard is not None:  # the example names an item the standard really has
+    if standard is not None:  # the examples name an item and a tier the standard really has, priced as it says
         rate = standard.rates.iloc[0]
-        examples["Losses"].update(category=rate["category"], item=rate["item"])
+        examples["Losses"].update(category=rate["category"], item=rate["item"],
+                                  quantity=2.5 if rate["basis"] == "per_unit" else None,
+                                  amount=12000 if rate["basis"] == "direct" else None)
+        if len(standard.sla):
+            examples["Customers"]["sla_tier"] = standard.sla["sla_tier"].iloc[0]
     return _write(path, INCIDENT_WORKBOOK, INSTRUCTIONS["incidents"], examples, standard)
 
 
@@ -97,6 +101,8 @@ def _styles(book) -> dict:
         "optional": book.add_format({"bold": True, "bg_color": "#F2F2F2", "bottom": 1}),
         "datetime": book.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
         "date": book.add_format({"num_format": "yyyy-mm-dd"}),
+        "id": book.add_format({"num_format": "@"}),  # text: Excel must not turn an id like 10-3 into a date
+        "code": book.add_format({"num_format": "@"}),
     }
 
 
@@ -209,7 +215,7 @@ def _instructions(book, styles: dict, paragraphs: list[tuple[str, str]], specs: 
         if spec.name in examples:  # an example row, as it would stand on the sheet
             sheet.write_string(row + 1, 0, f"example · 示例: {spec.name}", styles["bold"])
             sheet.write_row(row + 2, 0, list(examples[spec.name]), styles["bold"])
-            sheet.write_row(row + 3, 0, list(examples[spec.name].values()))
+            sheet.write_row(row + 3, 0, ["" if v is None else v for v in examples[spec.name].values()])
             row += 4
         row += 1
     sheet.activate()

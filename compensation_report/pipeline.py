@@ -430,11 +430,15 @@ def write_template(kind: str, out: Path, root: Path) -> Path:
     workspace) or a blank compensation standard. Never overwrites a file."""
     if out.exists():
         raise ConfigError(f"{out} exists; nothing was written (choose another name)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if kind == "rates":
-        return write_rates_template(out)
-    standard = load_standard(load_config(root).rates)[0] if (root / CONFIG_NAME).is_file() else None
-    return write_incident_template(out, standard)
+    if out.suffix.lower() != ".xlsx":
+        raise ConfigError(f"{out}: a template is an .xlsx workbook; name it …xlsx")
+    standard = load_standard(load_config(root).rates)[0] if kind == "incidents" and (root / CONFIG_NAME).is_file() \
+        else None
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return write_rates_template(out) if kind == "rates" else write_incident_template(out, standard)
+    except OSError as exc:
+        raise ConfigError(f"{out}: cannot write it ({exc.strerror or exc})") from exc
 
 
 def init_workspace(target: Path) -> Path:
@@ -454,6 +458,6 @@ def init_workspace(target: Path) -> Path:
         if not copy.exists():
             shutil.copy2(workbook, copy)
             os.utime(copy, (an_hour_ago + n, an_hour_ago + n))  # dropped in name order, long settled
-    for folder in ("archive", "rejected", "reports", "outbox"):
+    for folder in ("archive", "rejected", "reports", "outbox", "logs"):
         (target / folder).mkdir(exist_ok=True)
     return target

@@ -15,7 +15,7 @@ from compensation_report.schema import (BASES, CATEGORIES, CATEGORY_ZH, INCIDENT
                                         SEVERITIES, SheetSpec)
 
 KINDS = {
-    "id": ("text (an id; a number is read as its digits)", "文本（编号；数字按其数字读取）"),
+    "id": ("text (an id; a number is read as its digits)", "文本（编号；填数字时按其数字文本读取，如 1001）"),
     "text": ("text", "文本"),
     "severity": (", ".join(SEVERITIES[:-1]) + " or " + SEVERITIES[-1], "、".join(SEVERITIES)),
     "datetime": ("date and time", "日期时间"),

@@ -108,7 +108,7 @@ LOSSES = SheetSpec(
         Column("quantity", "number", False, "数量",
                about=("How many units (hours, GB, people…): for items priced per unit; "
                       "blank hours: the incident's duration",
-                      "数量（小时、GB、人等）：按单位计价的项目填写；小时数空白即事故持续时间")),
+                      "数量（小时、GB、人等）：按单位计价的项目填写；计价单位为小时且数量留空时，按事故持续时间计")),
         Column("amount", "number", False, "金额",
                about=("The amount lost, for items priced on the reported amount",
                       "损失金额：按申报金额计价的项目填写")),

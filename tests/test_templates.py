@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from compensation_report.cli import cli
 from compensation_report.pipeline import init_workspace, load_standard
-from compensation_report.schema import INCIDENT_WORKBOOK
+from compensation_report.schema import CATEGORIES, CATEGORY_ZH, INCIDENT_WORKBOOK
 
 
 def invoke(*args):
@@ -74,6 +74,34 @@ def test_the_dropdowns_offer_what_the_workspace_standard_knows(ws, tmp_path):
         for cell, column in zip(book[spec.name][1], spec.columns):
             assert cell.value == column.name
             assert column.about[0] in cell.comment.text and column.about[1] in cell.comment.text
+
+
+def test_the_example_rows_of_the_instructions_pass_as_they_stand(ws, tmp_path):
+    blank = tmp_path / "examples.xlsx"
+    assert invoke("template", "incidents", blank, "-w", ws).exit_code == 0
+    book = openpyxl.load_workbook(blank)
+    rows = list(book["Instructions"].iter_rows(values_only=True))
+    for n, row in enumerate(rows):
+        if isinstance(row[0], str) and row[0].startswith("example · 示例: "):
+            sheet = book[row[0].split(": ")[1]]
+            headers = [cell.value for cell in sheet[1]]
+            example = dict(zip(rows[n + 1], rows[n + 2]))
+            sheet.append([example.get(header) or None for header in headers])  # pasted under the right headers
+    book.save(blank)
+    result = invoke("validate", blank, "-w", ws)
+    assert result.exit_code == 0, result.output
+
+
+def test_every_dropdown_reads_a_defined_name_also_under_the_chinese_category_names(ws, tmp_path):
+    blank = tmp_path / "names.xlsx"
+    assert invoke("template", "incidents", blank, "-w", ws).exit_code == 0
+    book = openpyxl.load_workbook(blank)
+    names = {name: book.defined_names[name].attr_text for name in book.defined_names}
+    sources = {dv.formula1 for sheet in book.worksheets for dv in sheet.data_validations.dataValidation
+               if dv.type == "list" and not dv.formula1.startswith("INDIRECT")}
+    assert sources and sources <= set(names)
+    for code in CATEGORIES:
+        assert names[f"items_{CATEGORY_ZH[code]}"] == names[f"items_{code}"]  # 损失赔偿 … 修复费用
 
 
 def test_a_rates_template_filled_in_is_a_valid_standard(tmp_path):
