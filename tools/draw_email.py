@@ -32,7 +32,9 @@ def main(out: Path) -> None:
         page = work / "email.html"
         page.write_text(html, encoding="utf-8")
         shot = work / "email.png"
-        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+        quiet = ["--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", f"--user-data-dir={work / 'profile'}"]  # no calls home on a closed network
+        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", *quiet,
                         "--window-size=720,860", f"--screenshot={shot}", page.as_uri()], check=True,
                        capture_output=True, timeout=120)
         out.parent.mkdir(parents=True, exist_ok=True)
