@@ -122,8 +122,13 @@ def deliver(outbox: Path, smtp: SmtpConfig, ledger: Ledger) -> list[Path]:
 
 
 def recipients_of(message: EmailMessage) -> list[str]:
+    """Every address once, as first written: Finance@example.com and finance@example.com are one mailbox."""
     fields = [str(value) for name in ("To", "Cc", "Bcc") for value in message.get_all(name, [])]
-    return list(dict.fromkeys(address for _, address in getaddresses(fields) if address))
+    first: dict[str, str] = {}
+    for _, address in getaddresses(fields):
+        if address:
+            first.setdefault(address.casefold(), address)
+    return list(first.values())
 
 
 def _deliver_with_retries(message: EmailMessage, recipients: list[str],

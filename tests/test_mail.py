@@ -293,3 +293,11 @@ def test_attempts_must_be_a_whole_number_of_one_or_more(tmp_path):
     ws = write_small_workspace(tmp_path / "ws", mode="smtp", smtp="attempts = 0.5\n")
     result = invoke("run", "-w", ws, "--period", "2026-10")
     assert result.exit_code == 2 and "attempts must be a whole number of 1 or more" in result.output
+
+
+def test_an_address_written_twice_in_different_case_gets_one_message(tmp_path, smtp_port):
+    ws = write_small_workspace(tmp_path / "ws", mode="smtp", port=smtp_port,
+                               to=("Finance@example.com", "finance@example.com"))
+    with serving(smtp_port) as inbox:
+        assert invoke("run", "-w", ws, "--period", "2026-10").exit_code == 0
+    assert [recipients for recipients, _ in inbox.messages] == [["Finance@example.com"]]
