@@ -98,6 +98,13 @@ class Ledger:
                               (started_at.isoformat(), period, rates_sha256))
         return int(cur.lastrowid)
 
+    def rates_used_before(self, cutoff: datetime) -> str | None:
+        """The rates workbook's SHA-256 of the last finished monthly run (not an --as-of rebuild) that
+        began before `cutoff`."""
+        row = self.db.execute("SELECT rates_sha256 FROM runs WHERE status='done' AND started_at < ? ORDER BY id DESC"
+                              " LIMIT 1", (cutoff.isoformat(),)).fetchone()
+        return row[0] if row else None
+
     def finish_run(self, run_id: int, finished_at: datetime, status: str, report: str | None,
                    incidents: int, gross: Decimal, recovery: Decimal, net: Decimal) -> None:
         self.db.execute(

@@ -104,6 +104,10 @@ def run_period(root: Path, period: str | None = None, locale: str | None = None,
                         lock.taken_over)
         ledger = Ledger(config.ledger_path)
         try:
+            if as_of:
+                standard, rates_sha = standard_as_of(config, ledger, as_of, (standard, rates_sha))
+            else:
+                keep_rates(config, rates_sha)
             run_id = ledger.start_run(period, datetime.now(), rates_sha)
             inbox = [] if as_of else discover_inbox(config.folder("inbox"), config.settle_seconds, time.time())
             arrivals = [(path, sha256_of(path)) for path in inbox]
@@ -115,7 +119,8 @@ def run_period(root: Path, period: str | None = None, locale: str | None = None,
             result.log, result.interrupted_run = log_path, lock.taken_over
             log.info("period %s: %d incidents, gross %s, recovery %s, net %s %s; report %s", period,
                      result.incident_count, result.gross, result.recovery, result.net, result.currency, result.report)
-            ledger.finish_run(run_id, datetime.now(), "done", str(result.report), result.incident_count,
+            ledger.finish_run(run_id, datetime.now(), "as_of" if as_of else "done", str(result.report),
+                              result.incident_count,
                               result.gross, result.recovery, result.net)
             if not as_of:  # SPEC 1: the month's report, and one per [[email.burst]] unit, email or not
                 result.unit_reports = [(burst, business_unit_report(ledger, result, burst.business_unit))
@@ -162,6 +167,35 @@ def previous_month(today: date) -> str:
 def check_period(period: str) -> None:
     if not PERIOD.match(period):
         raise ConfigError(f"--period must look like 2026-10, not {period!r}")
+
+
+def keep_rates(config: Config, sha: str) -> Path:
+    """A copy of the rates workbook each run prices with, as rates/used/<sha256>.xlsx, so that
+    `--as-of` can price with the standard of that day."""
+    kept = used_rates(config, sha)
+    if not kept.exists():
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        tmp = kept.with_suffix(".tmp")
+        shutil.copyfile(config.rates, tmp)
+        os.replace(tmp, kept)
+    return kept
+
+
+def standard_as_of(config: Config, ledger: Ledger, as_of: date,
+                   today: tuple[Standard, str]) -> tuple[Standard, str]:
+    """The standard the last run begun by the end of `as_of` priced with, from rates/used/; today's
+    when no run was, or its copy is not kept (runs before this version kept none)."""
+    sha = ledger.rates_used_before(datetime.combine(as_of + timedelta(days=1), datetime.min.time()))
+    kept = used_rates(config, sha)
+    if sha is None or sha == today[1] or not kept.is_file():
+        if sha not in (None, today[1]):
+            log.warning("the rates workbook of %s (sha256 %s) is not kept; priced with today's", as_of, sha)
+        return today
+    return load_standard(kept)
+
+
+def used_rates(config: Config, sha: str | None) -> Path:
+    return config.root / "rates" / "used" / f"{sha}.xlsx"
 
 
 def load_standard(path: Path) -> tuple[Standard, str]:

@@ -267,3 +267,25 @@ def test_the_joint_pricing_of_a_run_gives_the_report_the_ledger_gives(tmp_path, 
         reports[way] = (first, report_of(ws).read_bytes())
     assert [priced is not None for _, priced in joint_used] == [True, True]  # the joint runs used it
     assert reports["joint"] == reports["ledger"]
+
+
+def test_as_of_prices_with_the_standard_of_that_day(ws):
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
+    before = incident_totals(report_of(ws))["A"]
+    with sqlite3.connect(ws / "ledger.sqlite") as db:  # as if that run and its workbook were of 3 November
+        db.execute("UPDATE submissions SET received_at = '2026-11-03T09:00:00'")
+        db.execute("UPDATE runs SET started_at = '2026-11-03T09:00:00'")
+    rates = openpyxl.load_workbook(ws / "rates" / "rates.xlsx")  # the standard changes on 10 November
+    sheet = rates["Rates"]
+    header = [c.value for c in sheet[1]]
+    for row in sheet.iter_rows(min_row=2):
+        if row[header.index("item")].value == "vendor":  # A has 3 of them
+            row[header.index("rate")].value = 7777
+    rates.save(ws / "rates" / "rates.xlsx")
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
+    assert incident_totals(report_of(ws))["A"] != before  # today's report prices with today's standard
+
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--as-of", "2026-11-03").exit_code == 0
+    as_of = ws / "reports" / "2026-10" / "compensation_report_2026-10_as_of_2026-11-03.xlsx"
+    assert incident_totals(as_of)["A"] == before  # the standard of 3 November
+    assert len(list((ws / "rates" / "used").glob("*.xlsx"))) == 2  # each standard a run priced with, kept
