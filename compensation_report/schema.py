@@ -157,6 +157,11 @@ SETTINGS = SheetSpec(
     ),
 )
 
+VALIDITY = (  # the date range of a Rates or Fines row
+    Column("valid_from", "date", about=("First day the row applies", "生效日期")),
+    Column("valid_to", "date", about=("Last day it applies; blank: open-ended", "失效日期；空白即长期有效")),
+)
+
 RATES = SheetSpec(
     "Rates",
     zh="赔偿标准",
@@ -192,12 +197,7 @@ RATES = SheetSpec(
         Column("max_amount", "number",
                about=("Cap per incident and item, in the reporting currency",
                       "每起事故每个项目的上限（报告币种）")),
-        Column("valid_from", "date",
-               about=("First day the row applies",
-                      "生效日期")),
-        Column("valid_to", "date",
-               about=("Last day it applies; blank: open-ended",
-                      "失效日期；空白即长期有效")),
+        *VALIDITY,
         Column("method_en", "text",
                about=("How the amount is calculated, in English",
                       "计算方法（英文）")),
@@ -250,12 +250,7 @@ FINES = SheetSpec(
         Column("currency", "currency",
                about=("Currency of the amounts",
                       "金额币种")),
-        Column("valid_from", "date",
-               about=("First day the row applies",
-                      "生效日期")),
-        Column("valid_to", "date",
-               about=("Last day it applies; blank: open-ended",
-                      "失效日期；空白即长期有效")),
+        *VALIDITY,
     ),
 )
 
