@@ -29,7 +29,7 @@ from compensation_report.pricing import ZERO, Priced, price
 from compensation_report.resources import data_path
 from compensation_report.schema import CATEGORIES, RATES_WORKBOOK, sheet_names
 from compensation_report.standard import Standard, read_standard
-from compensation_report.tables import ReportInput, build_report
+from compensation_report.tables import ReportInput, build_report, period_incidents
 from compensation_report.workbooks import UnreadableWorkbook, read_workbook, write_annotated_copy
 from compensation_report.workspace import (
     CONFIG_NAME, Burst, Config, RunLock, discover_inbox, free_name, load_config, move_to, sha256_of,
@@ -299,7 +299,7 @@ def build_period_report(config: Config, ledger: Ledger, standard: Standard, rate
         priced.incidents = with_revisions(priced.incidents, ledger)
     if progress:
         progress("lines priced", len(priced.lines), len(priced.lines))
-    in_period = priced.incidents[priced.incidents["period"] == period]
+    in_period = period_incidents(priced.incidents, period)
     warnings = run_warnings(outcomes, priced, period, locale)
     data = ReportInput(
         period=period, locale=locale, standard=standard, priced=priced, generated_at=report_clock(),
@@ -317,7 +317,7 @@ def write_period_report(data: ReportInput, path: Path, outcomes: list[FileOutcom
     write_report(build_report(data), path, data.generated_at,
                  (lambda done, total: progress("sheets written", done, total)) if progress else None,
                  labels.number_formats(data.locale, data.standard.reporting_currency))
-    in_period = data.priced.incidents[data.priced.incidents["period"] == data.period]
+    in_period = period_incidents(data.priced.incidents, data.period)
     gross, recovery = sum(in_period["gross"], ZERO), sum(in_period["recovery"], ZERO)
     return RunResult(data.period, data.standard.reporting_currency, path, outcomes, len(in_period), gross, recovery,
                      gross - recovery, data.warnings, largest=largest_incidents(in_period), report_input=data)
@@ -332,7 +332,7 @@ def business_unit_report(ledger: Ledger, result: RunResult, unit: str) -> RunRes
     priced = Priced(data.priced.lines[data.priced.lines["incident_id"].isin(ids)], own,
                     data.priced.customers[data.priced.customers["incident_id"].isin(ids)],
                     data.priced.insurance[data.priced.insurance["incident_id"].isin(ids)])
-    in_period = own[own["period"] == data.period]
+    in_period = period_incidents(own, data.period)
     outcomes = [o for o in result.outcomes if ids & set(o.incidents)]
     unit_data = replace(data, priced=priced, warnings=[], submissions=report_submissions(ledger, outcomes, in_period))
     path = result.report.with_name(f"{result.report.stem}_{file_safe(unit)}.xlsx")  # never another unit's
@@ -350,7 +350,7 @@ def file_safe(text: str) -> str:
 def category_totals(result: RunResult) -> list[dict]:
     """The period's gross by category, with each one's share, for the email."""
     data = result.report_input
-    in_period = data.priced.incidents[data.priced.incidents["period"] == data.period]
+    in_period = period_incidents(data.priced.incidents, data.period)
     totals = [(code, sum(in_period[code], ZERO)) for code in CATEGORIES]
     return [{"name": labels.category_name(code, data.locale), "amount": f"{amount:,.2f}",
              "share": f"{amount / result.gross:.1%}" if result.gross else "–"} for code, amount in totals]
