@@ -15,7 +15,7 @@ import pandas as pd
 
 from compensation_report import labels
 from compensation_report.cells import cell_name, column_letter, sheet_ref
-from compensation_report.pricing import LINE_COLUMNS, ZERO, Priced, exact, round_money
+from compensation_report.pricing import LINE_COLUMNS, ZERO, Priced, exact, minus, round_money
 from compensation_report.schema import CATEGORIES, PARTIES
 
 # Money in the reporting currency, and money in a currency the row names (a fee, a cap, a policy's limit).
@@ -446,13 +446,13 @@ def insurance_table(data: ReportInput, name: str) -> SheetTable:
         own = claims[claims["policy_id"] == policy["policy_id"]]
         this = own[own["period"] == data.period]
         to_date = own[own["period"] <= data.period]
-        used = to_date["aggregate_used_after"].iloc[-1] if len(to_date) else Fraction(0)
+        used = to_date["aggregate_used_after"].iloc[-1] if len(to_date) else ZERO
         limit = policy["aggregate_limit"]
         rows.append([
             policy["policy_id"], policy["insurer"], policy["currency"], len(this),
             _cents(this["eligible"]), _cents(this["deductible_applied"]),
             _cents(this["coinsurance_amount"]), _total(this["recovery"]),
-            limit, used, (exact(limit) - used) if isinstance(limit, Decimal) else None,
+            limit, used, minus(limit, used) if isinstance(limit, Decimal) else None,
         ])
     return simple_table("insurance", name, INSURANCE_COLUMNS, rows, data.locale)
 

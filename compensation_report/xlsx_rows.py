@@ -13,6 +13,10 @@ table and the row writer (_write_rows, _calculate_spans, _write_row, _write_cell
 
 from __future__ import annotations
 
+import multiprocessing
+import shutil
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -25,6 +29,7 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from compensation_report.cells import sheet_ref
+from compensation_report.isolation import cores
 from compensation_report.tables import Formula, Link
 
 def excel_value(value: object) -> object:
@@ -45,6 +50,10 @@ def excel_value(value: object) -> object:
 
 
 _DATES = (datetime, pd.Timestamp)  # a Timestamp here is never NaT: NaT has its own type
+CHUNK_ROWS = 4096  # rows rendered at a time: the text of a few thousand rows in memory, not a sheet's
+PARALLEL_ROWS = 50_000  # a block this long is rendered in pieces, one per core, in forked children
+_CAN_FORK = sys.platform.startswith("linux")  # elsewhere a child would have to be sent the rows: one piece
+_FORK = multiprocessing.get_context("fork") if _CAN_FORK else None
 _BEYOND_FLOAT = 10**308
 
 
@@ -78,11 +87,16 @@ class BulkRowsWorksheet(Worksheet):
         if taken is not None:
             raise ValueError(f"row {taken + 1} already has cells; write_rows takes rows of its own")
         block = _Rows(first_row, rows, formats, cell_starts=[f'<c r="{xl_col_to_name(j)}' for j in range(len(formats))])
-        shared = self.str_table._get_shared_string_index
         self._string_index = self.str_table.string_table
+        self._register(block)
+
+    def _register(self, block: _Rows) -> None:
+        """Row by row: text into the shared strings, the rare cells through XlsxWriter in their place."""
+        formats = block.formats
+        shared = self.str_table._get_shared_string_index
         longest_fast_text = self.xls_strmax // 2  # longer text may need cutting: XlsxWriter does that
         unseen = set(range(len(formats)))
-        for r, values in enumerate(rows, start=first_row):
+        for r, values in enumerate(block.rows, start=block.first_row):
             first = last = -1
             for j, value in enumerate(values):
                 kind = type(value)
@@ -106,7 +120,7 @@ class BulkRowsWorksheet(Worksheet):
                     unseen.discard(j)
                     _first_use(block.formats_in_order, formats[j])
             if first >= 0:
-                self._bulk[r] = (block, r - first_row)
+                self._bulk[r] = (block, r - block.first_row)
                 self._check_dimensions(r, first)
                 self._check_dimensions(r, last)
                 low, high = self._bulk_spans.get(r // 16, (first, last))
@@ -144,25 +158,93 @@ class BulkRowsWorksheet(Worksheet):
     def _write_rows(self) -> None:
         """XlsxWriter's _write_rows, with the bulk rows rendered here."""
         self._calculate_spans()
-        for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
+        row_num = self.dim_rowmin
+        while row_num <= self.dim_rowmax:
             bulk = self._bulk.get(row_num)
-            cells = self.table.get(row_num)
-            if not (bulk or cells or row_num in self.row_info or row_num in self.comments):
+            if bulk and self._plain_run(bulk[0], row_num):
+                row_num = self._write_by_columns(bulk[0], row_num)
                 continue
-            span = self.row_spans.get(row_num // 16)
-            if not (bulk or cells):
-                self._write_row(row_num, span, self.row_info.get(row_num), empty_row=True)
-                continue
-            self._write_row(row_num, span, self.row_info.get(row_num))
-            if bulk:
-                block, index = bulk
-                if not block.styles:
-                    _number_styles(block)
-                self._write_bulk_row(row_num, block, block.rows[index], cells)
-            else:
-                for col_num in sorted(cells):
-                    self._write_cell(row_num, col_num, cells[col_num])
-            self._xml_end_tag("row")
+            self._write_one_row(row_num, bulk)
+            row_num += 1
+
+    def _write_one_row(self, row_num: int, bulk: tuple[_Rows, int] | None) -> None:
+        cells = self.table.get(row_num)
+        if not (bulk or cells or row_num in self.row_info or row_num in self.comments):
+            return
+        span = self.row_spans.get(row_num // 16)
+        if not (bulk or cells):
+            self._write_row(row_num, span, self.row_info.get(row_num), empty_row=True)
+            return
+        self._write_row(row_num, span, self.row_info.get(row_num))
+        if bulk:
+            block, index = bulk
+            if not block.styles:
+                _number_styles(block)
+            self._write_bulk_row(row_num, block, block.rows[index], cells)
+        else:
+            for col_num in sorted(cells):
+                self._write_cell(row_num, col_num, cells[col_num])
+        self._xml_end_tag("row")
+
+    def _plain_run(self, block: _Rows, row_num: int) -> bool:
+        """Whether the block's rows from row_num on can be rendered a column at a time: rows of one width,
+        common cells only (the rest are in XlsxWriter's cell table), and rows XlsxWriter writes as a bare
+        <row r= spans=> (no height, format or comment of their own)."""
+        end = block.first_row + len(block.rows)
+        return (len({len(values) for values in block.rows}) == 1
+                and self.default_row_height == self.original_row_height
+                and self.excel_version == 2007
+                and not any(r in self.table or r in self.row_info or r in self.comments for r in range(row_num, end)))
+
+    def _write_by_columns(self, block: _Rows, row_num: int) -> int:
+        """The block's rows from row_num to its end, in chunks; the row after them."""
+        if not block.styles:
+            _number_styles(block)
+        end = block.first_row + len(block.rows)
+        pieces = _pieces(row_num, end, cores() if end - row_num >= PARALLEL_ROWS and _CAN_FORK else 1)
+        with tempfile.TemporaryDirectory(dir=self.tmpdir) as folder:
+            children = []
+            for k, (low, high) in enumerate(pieces[1:]):
+                path = f"{folder}/{k}.xml"
+                child = _FORK.Process(target=self._render_to_file, args=(block, low, high, path), daemon=True)
+                child.start()
+                children.append((child, path))
+            self._render(block, *pieces[0], self.fh)
+            for child, path in children:
+                child.join()
+                if child.exitcode != 0:
+                    raise RuntimeError(f"rendering rows of the sheet {self.name} stopped (exit status {child.exitcode})")
+                with open(path, encoding="utf-8", newline="") as rendered:
+                    shutil.copyfileobj(rendered, self.fh, 1 << 20)
+        return end
+
+    def _render_to_file(self, block: _Rows, low: int, high: int, path: str) -> None:
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            self._render(block, low, high, out)
+
+    def _render(self, block: _Rows, low: int, high: int, out) -> None:
+        """Rows low..high-1 of the sheet, CHUNK_ROWS at a time so the text in memory stays small."""
+        for start in range(low, high, CHUNK_ROWS):
+            stop = min(start + CHUNK_ROWS, high)
+            numbers = range(start + 1, stop + 1)  # as Excel counts rows
+            columns = [self._render_column(block, j, column, numbers)
+                       for j, column in enumerate(zip(*block.rows[start - block.first_row:stop - block.first_row]))]
+            spans, bulk = self.row_spans, self._bulk
+            out.write("".join(f'<row r="{n}" spans="{spans[(n - 1) // 16]}">{"".join(cells)}</row>'
+                              for n, cells in zip(numbers, zip(*columns)) if n - 1 in bulk))
+
+    def _render_column(self, block: _Rows, j: int, column: tuple, numbers: range) -> list[str]:
+        """Each row's cell of column j ('' when empty), rendered as _write_bulk_cells renders it."""
+        start, style = block.cell_starts[j], block.styles[j]
+        kinds = set(map(type, column))
+        if kinds == {str}:
+            strings = self._string_index
+            return [f'{start}{n}"{style} t="s"><v>{strings[v]}</v></c>' for n, v in zip(numbers, column)]
+        if kinds == {Decimal}:
+            return [f'{start}{n}"{style}><v>{float(v):.16G}</v></c>' for n, v in zip(numbers, column)]
+        if kinds == {int}:
+            return [f'{start}{n}"{style}><v>{v:.16G}</v></c>' for n, v in zip(numbers, column)]
+        return [self._bulk_cell(start, style, n, v) for n, v in zip(numbers, column)]
 
     def _write_bulk_row(self, row_num: int, block: _Rows, values: list[object], cells: dict | None) -> None:
         """One row's cells, in column order; any in XlsxWriter's cell table (formulas, booleans, …)
@@ -178,20 +260,21 @@ class BulkRowsWorksheet(Worksheet):
 
     def _write_bulk_cells(self, row_num: int, block: _Rows, values: list[object], columns: range) -> None:
         """The common kinds of cell, rendered as XlsxWriter's _write_cell renders them; empty ones skipped."""
-        row, starts, styles, strings = row_num + 1, block.cell_starts, block.styles, self._string_index
-        parts = []
-        for col in columns:
-            value = values[col]
-            kind = type(value)
-            if kind is str:
-                parts.append(f'{starts[col]}{row}"{styles[col]} t="s"><v>{strings[value]}</v></c>')
-            elif kind is Decimal or kind is Fraction:
-                parts.append(f'{starts[col]}{row}"{styles[col]}><v>{float(value):.16G}</v></c>')
-            elif kind is int or (kind is float and value == value):
-                parts.append(f'{starts[col]}{row}"{styles[col]}><v>{value:.16G}</v></c>')
-            elif kind is datetime or kind is pd.Timestamp:
-                parts.append(f'{starts[col]}{row}"{styles[col]}><v>{self._excel_date(value):.16G}</v></c>')
-        self.fh.write("".join(parts))
+        row, starts, styles = row_num + 1, block.cell_starts, block.styles
+        self.fh.write("".join([self._bulk_cell(starts[col], styles[col], row, values[col]) for col in columns]))
+
+    def _bulk_cell(self, start: str, style: str, row: int, value: object) -> str:
+        """One common cell as XlsxWriter renders it; '' for an empty one."""
+        kind = type(value)
+        if kind is str:
+            return f'{start}{row}"{style} t="s"><v>{self._string_index[value]}</v></c>'
+        if kind is Decimal or kind is Fraction:
+            return f'{start}{row}"{style}><v>{float(value):.16G}</v></c>'
+        if kind is int or (kind is float and value == value):
+            return f'{start}{row}"{style}><v>{value:.16G}</v></c>'
+        if kind is datetime or kind is pd.Timestamp:
+            return f'{start}{row}"{style}><v>{self._excel_date(value):.16G}</v></c>'
+        return ""
 
     def _number(self, value: object) -> int | float | None:
         """A bulk cell's number as XlsxWriter stores it, or None when the cell is not a bulk number."""
@@ -239,3 +322,9 @@ def _number_styles(block: _Rows) -> None:
     """Style numbers are handed out in the order cells first use them: as XlsxWriter would."""
     numbers = {id(fmt): fmt._get_xf_index() for fmt in block.formats_in_order}
     block.styles = [f' s="{numbers[id(fmt)]}"' if id(fmt) in numbers else None for fmt in block.formats]
+
+
+def _pieces(low: int, high: int, count: int) -> list[tuple[int, int]]:
+    """low..high cut into `count` runs of rows, as even as can be."""
+    bounds = [low + (high - low) * k // count for k in range(count + 1)]
+    return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]

@@ -6,6 +6,7 @@ the bulk writer existed; both files must be equal byte for byte, part by part.
 
 from __future__ import annotations
 
+import os
 import zipfile
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -19,7 +20,7 @@ import xlsxwriter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compensation_report import pipeline, xlsx
+from compensation_report import pipeline, xlsx, xlsx_rows
 from compensation_report.tables import Block, Formula, Link, SheetTable
 from compensation_report.xlsx_rows import BulkRowsWorksheet
 
@@ -54,7 +55,19 @@ def one_sheet(rows: list[list[object]], columns: list[str], title: str | None = 
                                                 filter=True)], freeze_row=2)]
 
 
-def test_the_sample_month_is_written_as_xlsxwriter_writes_it(tmp_path, monkeypatch):
+@pytest.fixture
+def small_pieces(monkeypatch):
+    """Rows rendered 3 at a time, and blocks of 5 rows or more in pieces by forked children, so that
+    small tables cross every boundary the large ones do."""
+    monkeypatch.setattr(xlsx_rows, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(xlsx_rows, "PARALLEL_ROWS", 5)
+    monkeypatch.setattr(xlsx_rows, "cores", lambda: 3)
+
+
+@pytest.mark.parametrize("pieces", ["whole", "small pieces"])
+def test_the_sample_month_is_written_as_xlsxwriter_writes_it(tmp_path, monkeypatch, request, pieces):
+    if pieces == "small pieces":
+        request.getfixturevalue("small_pieces")
     captured = []
     real_write = xlsx.write_report
 
@@ -134,3 +147,34 @@ def test_random_rows_are_written_as_xlsxwriter_writes_them(tmp_path_factory, row
     with pytest.MonkeyPatch.context() as monkeypatch:
         bulk, reference = write_both_ways(one_sheet(rows, columns), folder, monkeypatch)
     assert_same_file(bulk, reference)
+
+
+common_values = st.one_of(
+    st.none(),
+    st.text(max_size=12),
+    st.integers(min_value=-(10**17), max_value=10**17),
+    st.floats(allow_nan=True, allow_infinity=False),
+    st.decimals(min_value=-(10**12), max_value=10**12, places=2),
+    st.fractions(max_denominator=90),
+    st.datetimes(min_value=datetime(1900, 3, 1), max_value=datetime(2099, 12, 31)),
+)
+
+
+@given(st.integers(min_value=1, max_value=5).flatmap(
+    lambda width: st.lists(st.lists(common_values, min_size=width, max_size=width), max_size=40)))
+def test_plain_rows_rendered_a_column_at_a_time_in_children_are_written_as_xlsxwriter_writes_them(
+        tmp_path_factory, rows):
+    folder = tmp_path_factory.mktemp("plain")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        small_pieces.__wrapped__(monkeypatch)
+        bulk, reference = write_both_ways(one_sheet(rows, ["text", "amount", "quantity", "started_at", "note"]),
+                                          folder, monkeypatch)
+    assert_same_file(bulk, reference)
+
+
+def test_a_child_that_dies_while_rendering_fails_the_report_and_leaves_no_file(tmp_path, small_pieces, monkeypatch):
+    monkeypatch.setattr(BulkRowsWorksheet, "_render_to_file", lambda *args: os._exit(3))
+    rows = [[f"r{r}", Decimal(r)] for r in range(20)]
+    with pytest.raises(RuntimeError, match="exit status 3"):
+        xlsx.write_report(one_sheet(rows, ["text", "amount"]), tmp_path / "report.xlsx", CREATED)
+    assert not list(tmp_path.iterdir())
