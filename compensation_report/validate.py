@@ -168,31 +168,29 @@ def _match_header(file: str, raw: RawSheet, spec: SheetSpec, header_at: int) -> 
 
 
 def _parse_rows(file: str, raw: RawSheet, spec: SheetSpec, positions: dict[str, int], header_at: int):
+    found = [(c.name, positions[c.name], PARSERS[c.kind], c.required) for c in spec.columns if c.name in positions]
+    missing = dict.fromkeys(c.name for c in spec.columns if c.name not in positions)  # one problem, on the header
     records: list[dict] = []
     problems: list[Problem] = []
     for i in range(header_at + 1, len(raw.rows)):
         row = raw.rows[i]
-        cells = {name: (row[j] if j < len(row) else None) for name, j in positions.items()}
-        if all(is_blank(v) for v in cells.values()):
+        cells = [row[j] if j < len(row) else None for _, j, _, _ in found]
+        if all(is_blank(v) for v in cells):
             continue
         row_number = raw.origin_row + i
-        record: dict[str, object] = {"_row": row_number + 1}
-        for column in spec.columns:
-            if column.name not in positions:  # a missing column is one problem, on the header
-                record[column.name] = None
-                continue
-            value = cells.get(column.name)
-            where = cell_name(row_number, raw.origin_col + positions.get(column.name, 0))
+        record: dict[str, object] = {"_row": row_number + 1, **missing}
+        for (name, j, parse, required), value in zip(found, cells):
             if is_blank(value):
-                record[column.name] = None
-                if column.required:
-                    problems.append(Problem(file, raw.name, where, f"{column.name} is blank"))
+                record[name] = None
+                if required:
+                    problems.append(Problem(file, raw.name, cell_name(row_number, raw.origin_col + j), f"{name} is blank"))
                 continue
             try:
-                record[column.name] = PARSERS[column.kind](value)
+                record[name] = parse(value)
             except BadValue as exc:
-                record[column.name] = None
-                problems.append(Problem(file, raw.name, where, f'{column.name} "{as_text(value)}" {exc}'))
+                record[name] = None
+                problems.append(Problem(file, raw.name, cell_name(row_number, raw.origin_col + j),
+                                        f'{name} "{as_text(value)}" {exc}'))
         records.append(record)
     return records, problems
 

@@ -29,11 +29,13 @@ class BadValue(ValueError):
 
 
 def is_blank(raw: object) -> bool:
-    return raw is None or (isinstance(raw, str) and not raw.strip())
+    return raw is None or (type(raw) is str and not raw.strip())
 
 
 def as_text(raw: object) -> str:
     """Text as typed; numbers typed into a text column lose a meaningless `.0` (1001.0 → 1001)."""
+    if type(raw) is str:  # most cells: the reader gives plain str
+        return raw.strip()
     if isinstance(raw, bool):
         return "TRUE" if raw else "FALSE"
     if isinstance(raw, float) and raw.is_integer():
@@ -119,6 +121,8 @@ def _round_to_second(value: datetime) -> datetime:
 
 def as_id(raw: object) -> str:
     """An id is text; a date here is Excel's doing (it reads `10-3` as 3 October)."""
+    if type(raw) is str:
+        return raw.strip()
     if isinstance(raw, (datetime, date)):
         raise BadValue("is a date, but an id is text: Excel turned what was typed into a date; "
                        "format the column as Text and type the id again")
