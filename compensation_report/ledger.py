@@ -161,19 +161,30 @@ class Ledger:
         """Store each incident of an accepted submission; returns the ids that replaced an earlier one."""
         losses_of = _grouped(_records(losses, LOSSES))
         customers_of = _grouped(_records(customers, CUSTOMERS))
+        records = _records(incidents, INCIDENTS)
+        earlier = self._revision_counts([record["incident_id"] for record in records])
         revised, rows = [], []
-        for record in _records(incidents, INCIDENTS):
+        for record in records:
             incident_id = record["incident_id"]
-            (previous,) = self.db.execute("SELECT COUNT(*) FROM incident_revisions WHERE incident_id=?",
-                                          (incident_id,)).fetchone()
+            previous = earlier.get(incident_id, 0)
             if previous:
                 revised.append(incident_id)
-            rows.append((submission_id, incident_id, previous + 1, record["started_at"][:7], json.dumps(record),
-                         json.dumps(losses_of.get(incident_id, [])), json.dumps(customers_of.get(incident_id, []))))
+            rows.append((submission_id, incident_id, previous + 1, record["started_at"][:7], _json(record),
+                         _json(losses_of.get(incident_id, [])), _json(customers_of.get(incident_id, []))))
         self.db.executemany(
             "INSERT INTO incident_revisions (submission_id, incident_id, revision, period, incident, losses, customers)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         return revised
+
+    def _revision_counts(self, incident_ids: list[str]) -> dict[str, int]:
+        """How many revisions the ledger holds of each of these incidents (absent: none)."""
+        counts: dict[str, int] = {}
+        for start in range(0, len(incident_ids), 500):  # within SQLite's limit on parameters
+            chunk = incident_ids[start:start + 500]
+            counts.update(self.db.execute(
+                f"SELECT incident_id, COUNT(*) FROM incident_revisions WHERE incident_id IN ({','.join('?' * len(chunk))})"
+                " GROUP BY incident_id", chunk).fetchall())
+        return counts
 
     def latest_revisions(self) -> pd.DataFrame:
         """submission_id and revision of the latest revision of every incident, by incident_id."""
@@ -206,10 +217,25 @@ def _grouped(records: list[dict]) -> dict[str, list[dict]]:
     return by_incident
 
 
+_json = json.JSONEncoder(check_circular=False).encode  # our own plain records: no cycles to look for
+
+
 def _records(frame: pd.DataFrame, spec: SheetSpec) -> list[dict]:
     columns = SOURCE_COLUMNS + [c.name for c in spec.columns]
-    encoded = [[v if type(v) is str else _encode(v) for v in frame[c].tolist()] for c in columns]  # column-wise: fast
+    encoded = [_encoded(column.tolist()) for column in frame[columns].to_numpy(dtype=object).T]  # column-wise: fast
     return [dict(zip(columns, row)) for row in zip(*encoded)]
+
+
+def _encoded(values: list) -> list:
+    """A column's cells as JSON takes them; whole columns of text or of finite Decimals without a call each."""
+    kinds = set(map(type, values))
+    if kinds <= {str, int, type(None)}:
+        return values
+    if kinds <= {Decimal, type(None)}:
+        return [None if v is None else str(v) if v.is_finite() else _encode(v) for v in values]
+    if kinds <= {pd.Timestamp, type(pd.NaT)}:
+        return [None if v is pd.NaT else v.isoformat(sep=" ") for v in values]
+    return [v if type(v) is str else _encode(v) for v in values]
 
 
 def _encode(value: object) -> object:
