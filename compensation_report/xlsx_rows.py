@@ -13,7 +13,9 @@ table and the row writer (_write_rows, _calculate_spans, _write_row, _write_cell
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
+import re
 import shutil
 import sys
 import tempfile
@@ -53,6 +55,7 @@ _DATES = (datetime, pd.Timestamp)  # a Timestamp here is never NaT: NaT has its 
 CHUNK_ROWS = 4096  # rows rendered at a time: the text of a few thousand rows in memory, not a sheet's
 PARALLEL_ROWS = 50_000  # a block this long is rendered in pieces, one per core, in forked children
 _CAN_FORK = sys.platform.startswith("linux")  # elsewhere a child would have to be sent the rows: one piece
+_PLAIN_CALLS = re.compile(r"\b(?:SUM|COUNTA)\(")
 _FORK = multiprocessing.get_context("fork") if _CAN_FORK else None
 _BEYOND_FLOAT = 10**308
 
@@ -65,6 +68,7 @@ class _Rows:
     formats_in_order: list[Format] = field(default_factory=list)  # as XlsxWriter first meets them, row by row
     cell_starts: list[str] = field(default_factory=list)  # per column: '<c r="B'
     styles: list[str | None] = field(default_factory=list)  # per column: ' s="3"', set when writing starts
+    plain: bool | None = None  # rendered a column at a time (see _plain_run); None until writing starts
 
 
 class BulkRowsWorksheet(Worksheet):
@@ -147,6 +151,14 @@ class BulkRowsWorksheet(Worksheet):
             status = self.write_string(row, col, str(value), fmt)
         return status in (0, -2)  # -2: text cut to Excel's 32,767 characters, but written
 
+    def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
+        """XlsxWriter's, which runs 29 searches for newer Excel functions (_xlfn.) on every formula; one
+        that calls nothing but SUM and COUNTA, as the report's formulas do, cannot match any of them."""
+        if (not (self.use_future_functions or expand_future_functions) and formula[:1] != "{"
+                and "(" not in _PLAIN_CALLS.sub("", formula)):
+            return formula[1:] if formula.startswith("=") else formula
+        return super()._prepare_formula(formula, expand_future_functions)
+
     def _calculate_spans(self) -> None:
         super()._calculate_spans()
         for group, (low, high) in self._bulk_spans.items():
@@ -189,12 +201,16 @@ class BulkRowsWorksheet(Worksheet):
     def _plain_run(self, block: _Rows, row_num: int) -> bool:
         """Whether the block's rows from row_num on can be rendered a column at a time: rows of one width,
         common cells only (the rest are in XlsxWriter's cell table), and rows XlsxWriter writes as a bare
-        <row r= spans=> (no height, format or comment of their own)."""
-        end = block.first_row + len(block.rows)
-        return (len({len(values) for values in block.rows}) == 1
-                and self.default_row_height == self.original_row_height
-                and self.excel_version == 2007
-                and not any(r in self.table or r in self.row_info or r in self.comments for r in range(row_num, end)))
+        <row r= spans=> (no height, format or comment of their own). Asked once per block: a block that
+        is not plain from its first written row is written row by row."""
+        if block.plain is None:
+            end = block.first_row + len(block.rows)
+            block.plain = (len({len(values) for values in block.rows}) == 1
+                           and self.default_row_height == self.original_row_height
+                           and self.excel_version == 2007
+                           and not any(r in self.table or r in self.row_info or r in self.comments
+                                       for r in range(row_num, end)))
+        return block.plain
 
     def _write_by_columns(self, block: _Rows, row_num: int) -> int:
         """The block's rows from row_num to its end, in chunks; the row after them."""
@@ -202,6 +218,7 @@ class BulkRowsWorksheet(Worksheet):
             _number_styles(block)
         end = block.first_row + len(block.rows)
         pieces = _pieces(row_num, end, cores() if end - row_num >= PARALLEL_ROWS and _CAN_FORK else 1)
+        gc.freeze()  # a forked child then shares the parent's objects untouched by collections: no copies
         with tempfile.TemporaryDirectory(dir=self.tmpdir) as folder:
             children = []
             for k, (low, high) in enumerate(pieces[1:]):
@@ -216,9 +233,11 @@ class BulkRowsWorksheet(Worksheet):
                     raise RuntimeError(f"rendering rows of the sheet {self.name} stopped (exit status {child.exitcode})")
                 with open(path, encoding="utf-8", newline="") as rendered:
                     shutil.copyfileobj(rendered, self.fh, 1 << 20)
+        gc.unfreeze()
         return end
 
     def _render_to_file(self, block: _Rows, low: int, high: int, path: str) -> None:
+        gc.disable()  # a short life: a collection would only copy the pages it shares with the parent
         with open(path, "w", encoding="utf-8", newline="") as out:
             self._render(block, low, high, out)
 
@@ -252,11 +271,15 @@ class BulkRowsWorksheet(Worksheet):
         if not cells:
             self._write_bulk_cells(row_num, block, values, range(len(values)))
             return
+        row, starts, styles, parts = row_num + 1, block.cell_starts, block.styles, []
         for col in range(max(len(values), max(cells) + 1)):
             if col in cells:
+                self.fh.write("".join(parts))
+                parts = []
                 self._write_cell(row_num, col, cells[col])
             elif col < len(values):
-                self._write_bulk_cells(row_num, block, values, range(col, col + 1))
+                parts.append(self._bulk_cell(starts[col], styles[col], row, values[col]))
+        self.fh.write("".join(parts))
 
     def _write_bulk_cells(self, row_num: int, block: _Rows, values: list[object], columns: range) -> None:
         """The common kinds of cell, rendered as XlsxWriter's _write_cell renders them; empty ones skipped."""
