@@ -181,9 +181,9 @@ class Ledger:
         counts: dict[str, int] = {}
         for start in range(0, len(incident_ids), 500):  # within SQLite's limit on parameters
             chunk = incident_ids[start:start + 500]
-            counts.update(self.db.execute(
-                f"SELECT incident_id, COUNT(*) FROM incident_revisions WHERE incident_id IN ({','.join('?' * len(chunk))})"
-                " GROUP BY incident_id", chunk).fetchall())
+            marks = ",".join("?" * len(chunk))
+            counts.update(self.db.execute(f"SELECT incident_id, COUNT(*) FROM incident_revisions"
+                                          f" WHERE incident_id IN ({marks}) GROUP BY incident_id", chunk).fetchall())
         return counts
 
     def latest_revisions(self) -> pd.DataFrame:

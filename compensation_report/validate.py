@@ -183,7 +183,8 @@ def _parse_rows(file: str, raw: RawSheet, spec: SheetSpec, positions: dict[str, 
             if is_blank(value):
                 record[name] = None
                 if required:
-                    problems.append(Problem(file, raw.name, cell_name(row_number, raw.origin_col + j), f"{name} is blank"))
+                    problems.append(Problem(file, raw.name, cell_name(row_number, raw.origin_col + j),
+                                            f"{name} is blank"))
                 continue
             try:
                 record[name] = parse(value)

@@ -154,7 +154,7 @@ class BulkRowsWorksheet(Worksheet):
     def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
         """XlsxWriter's, which runs 29 searches for newer Excel functions (_xlfn.) on every formula; one
         that calls nothing but SUM and COUNTA, as the report's formulas do, cannot match any of them."""
-        if (not (self.use_future_functions or expand_future_functions) and formula[:1] != "{"
+        if (not (self.use_future_functions or expand_future_functions) and formula[:1] != "{" and formula[-1:] != "}"
                 and "(" not in _PLAIN_CALLS.sub("", formula)):
             return formula[1:] if formula.startswith("=") else formula
         return super()._prepare_formula(formula, expand_future_functions)
@@ -230,7 +230,8 @@ class BulkRowsWorksheet(Worksheet):
             for child, path in children:
                 child.join()
                 if child.exitcode != 0:
-                    raise RuntimeError(f"rendering rows of the sheet {self.name} stopped (exit status {child.exitcode})")
+                    raise RuntimeError(f"rendering rows of the sheet {self.name} stopped "
+                                       f"(exit status {child.exitcode})")
                 with open(path, encoding="utf-8", newline="") as rendered:
                     shutil.copyfileobj(rendered, self.fh, 1 << 20)
         gc.unfreeze()

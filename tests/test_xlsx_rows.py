@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xlsxwriter
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compensation_report import pipeline, xlsx, xlsx_rows
@@ -178,3 +178,14 @@ def test_a_child_that_dies_while_rendering_fails_the_report_and_leaves_no_file(t
     with pytest.raises(RuntimeError, match="exit status 3"):
         xlsx.write_report(one_sheet(rows, ["text", "amount"]), tmp_path / "report.xlsx", CREATED)
     assert not list(tmp_path.iterdir())
+
+
+@settings(max_examples=1000)
+@given(st.one_of(
+    st.sampled_from(["=SUM(B5:G5)", "=C7-D7", "=-D9", "=COUNTA('Incidents (2)'!A5:A9)", "=SUM('Lines (2)'!K5:K9)",
+                     "=C7/C10", "SUM(A1)", "{=SUM(A1:A3*B1:B3)}", "=XLOOKUP(A1,B:B,C:C)", "=SUM(FILTER(A:A,B:B))",
+                     "=_xlfn.SINGLE(A1)", "=ASINGLE(A1)", "=SORT(A1:A3)", "=MYSUM(A1)"]),
+    st.text(alphabet="=SUMCOTAXLFIRG(){}'!:-+$123 _.", max_size=30)))
+def test_the_formula_shortcut_gives_what_xlsxwriter_gives(formula):
+    ours, theirs = BulkRowsWorksheet(), xlsxwriter.worksheet.Worksheet()
+    assert ours._prepare_formula(formula) == theirs._prepare_formula(formula)
