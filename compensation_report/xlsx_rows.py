@@ -95,17 +95,23 @@ class BulkRowsWorksheet(Worksheet):
         self._register(block)
 
     def _register(self, block: _Rows) -> None:
-        """Row by row: text into the shared strings, the rare cells through XlsxWriter in their place."""
-        formats = block.formats
-        shared = self.str_table._get_shared_string_index
+        """Row by row: text into the shared strings (as XlsxWriter's _get_shared_string_index would add
+        it), the rare cells through XlsxWriter in their place; then the block's dimensions and spans."""
+        formats, sst = block.formats, self.str_table
+        strings, texts = sst.string_table, 0
         longest_fast_text = self.xls_strmax // 2  # longer text may need cutting: XlsxWriter does that
         unseen = set(range(len(formats)))
-        for r, values in enumerate(block.rows, start=block.first_row):
+        spans = _Spans()
+        for index, values in enumerate(block.rows):
+            r = block.first_row + index
             first = last = -1
             for j, value in enumerate(values):
                 kind = type(value)
                 if kind is str and len(value) <= longest_fast_text:
-                    shared(value)
+                    texts += 1
+                    if value not in strings:
+                        strings[value] = sst.unique_count
+                        sst.unique_count += 1
                 elif value is None or (kind is float and value != value):
                     continue
                 elif not (kind is Decimal and value.is_finite() and value.adjusted() < 308
@@ -120,15 +126,14 @@ class BulkRowsWorksheet(Worksheet):
                 if first < 0:
                     first = j
                 last = j
-                if j in unseen:
+                if unseen and j in unseen:
                     unseen.discard(j)
                     _first_use(block.formats_in_order, formats[j])
             if first >= 0:
-                self._bulk[r] = (block, r - block.first_row)
-                self._check_dimensions(r, first)
-                self._check_dimensions(r, last)
-                low, high = self._bulk_spans.get(r // 16, (first, last))
-                self._bulk_spans[r // 16] = (min(low, first), max(high, last))
+                self._bulk[r] = (block, index)
+                spans.add(r, first, last)
+        sst.count += texts
+        spans.into(self)
 
     def _write_by_xlsxwriter(self, row: int, col: int, value: object, fmt: Format) -> bool:
         """The rare cells, through XlsxWriter's own methods into its cell table. False: nothing written."""
@@ -335,6 +340,35 @@ class BulkRowsWorksheet(Worksheet):
                 else:
                     data.append(None if number is None else f"{number:.16g}")
         return data
+
+
+class _Spans:
+    """The written rows' first and last columns, gathered per 16-row group as XlsxWriter's spans are."""
+
+    def __init__(self) -> None:
+        self.groups: dict[int, list[int]] = {}
+        self.rows: tuple[int, int] | None = None  # the first and the last row written
+
+    def add(self, row: int, first: int, last: int) -> None:
+        group = self.groups.get(row >> 4)
+        if group is None:
+            self.groups[row >> 4] = [first, last]
+        else:
+            if first < group[0]:
+                group[0] = first
+            if last > group[1]:
+                group[1] = last
+        self.rows = (row, row) if self.rows is None else (self.rows[0], row)
+
+    def into(self, sheet: BulkRowsWorksheet) -> None:
+        """Into the sheet's dimensions and its bulk spans, with what is there already."""
+        if self.rows is None:
+            return
+        sheet._check_dimensions(self.rows[0], min(low for low, _ in self.groups.values()))
+        sheet._check_dimensions(self.rows[1], max(high for _, high in self.groups.values()))
+        for group, (low, high) in self.groups.items():
+            old_low, old_high = sheet._bulk_spans.get(group, (low, high))
+            sheet._bulk_spans[group] = (min(old_low, low), max(old_high, high))
 
 
 def _first_use(formats_in_order: list[Format], fmt: Format | None) -> None:
