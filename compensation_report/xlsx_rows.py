@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
+from itertools import chain
 from math import isfinite
 
 import pandas as pd
@@ -55,6 +56,7 @@ _DATES = (datetime, pd.Timestamp)  # a Timestamp here is never NaT: NaT has its 
 CHUNK_ROWS = 4096  # rows rendered at a time: the text of a few thousand rows in memory, not a sheet's
 PARALLEL_ROWS = 50_000  # a block this long is rendered in pieces, one per core, in forked children
 _CAN_FORK = sys.platform.startswith("linux")  # elsewhere a child would have to be sent the rows: one piece
+_TEXT_AND_NUMBERS = {str, int, float, Decimal, Fraction, type(None)}  # never bool: a rare cell
 _PLAIN_CALLS = re.compile(r"\b(?:SUM|COUNTA)\(")
 _FORK = multiprocessing.get_context("fork") if _CAN_FORK else None
 _BEYOND_FLOAT = 10**308
@@ -249,26 +251,26 @@ class BulkRowsWorksheet(Worksheet):
 
     def _render(self, block: _Rows, low: int, high: int, out) -> None:
         """Rows low..high-1 of the sheet, CHUNK_ROWS at a time so the text in memory stays small."""
+        spans, bulk = self.row_spans, self._bulk
         for start in range(low, high, CHUNK_ROWS):
             stop = min(start + CHUNK_ROWS, high)
             numbers = range(start + 1, stop + 1)  # as Excel counts rows
+            written = [n - 1 in bulk for n in numbers]  # a row with no cells is left out, as XlsxWriter does
             columns = [self._render_column(block, j, column, numbers)
                        for j, column in enumerate(zip(*block.rows[start - block.first_row:stop - block.first_row]))]
-            spans, bulk = self.row_spans, self._bulk
-            out.write("".join(f'<row r="{n}" spans="{spans[(n - 1) // 16]}">{"".join(cells)}</row>'
-                              for n, cells in zip(numbers, zip(*columns)) if n - 1 in bulk))
+            opening = [f'<row r="{n}" spans="{spans[(n - 1) >> 4]}">' if w else "" for n, w in zip(numbers, written)]
+            closing = ["</row>" if w else "" for w in written]
+            out.write("".join(chain.from_iterable(zip(opening, *columns, closing))))
 
     def _render_column(self, block: _Rows, j: int, column: tuple, numbers: range) -> list[str]:
-        """Each row's cell of column j ('' when empty), rendered as _write_bulk_cells renders it."""
+        """Each row's cell of column j ('' when empty), rendered as _bulk_cell renders it."""
         start, style = block.cell_starts[j], block.styles[j]
         kinds = set(map(type, column))
-        if kinds == {str}:
+        if kinds <= _TEXT_AND_NUMBERS:  # numbers as float(), as excel_value gives them to write_number
             strings = self._string_index
-            return [f'{start}{n}"{style} t="s"><v>{strings[v]}</v></c>' for n, v in zip(numbers, column)]
-        if kinds == {Decimal}:
-            return [f'{start}{n}"{style}><v>{float(v):.16G}</v></c>' for n, v in zip(numbers, column)]
-        if kinds == {int}:
-            return [f'{start}{n}"{style}><v>{v:.16G}</v></c>' for n, v in zip(numbers, column)]
+            return [f'{start}{n}"{style} t="s"><v>{strings[v]}</v></c>' if type(v) is str
+                    else "" if v is None or v != v
+                    else f'{start}{n}"{style}><v>{float(v):.16G}</v></c>' for n, v in zip(numbers, column)]
         return [self._bulk_cell(start, style, n, v) for n, v in zip(numbers, column)]
 
     def _write_bulk_row(self, row_num: int, block: _Rows, values: list[object], cells: dict | None) -> None:
