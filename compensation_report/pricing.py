@@ -8,7 +8,6 @@ and FX look-ups are joins over whole tables. Only the two rules that consume a r
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from decimal import (ROUND_HALF_UP, Context, Decimal, DivisionByZero, Inexact, InvalidOperation,
@@ -246,13 +245,12 @@ def fx_rates(currencies: pd.Series, dates: pd.Series, standard) -> pd.Series:
 
 def _convert(frame: pd.DataFrame, standard, issues: list[PricingIssue], sheet: str, column: str) -> pd.DataFrame:
     """Fill fx_rate and the rounded amount; rows with no FX row become issues and are dropped."""
-    frame = frame.copy()
-    frame["fx_rate"] = fx_rates(frame["currency"], frame["start_date"], standard)
+    frame = frame.assign(fx_rate=fx_rates(frame["currency"], frame["start_date"], standard))
     missing = frame["fx_rate"].isna()
     for _, row in frame[missing].iterrows():
         issues.append(PricingIssue(row.source_file, sheet, row.source_row, column,
                                    f"no FX rate for {row.currency} on {row.start_date:%Y-%m-%d} on the FX sheet"))
-    frame = frame[~missing].copy()
+    frame = frame[~missing]  # a frame of its own (pandas copies on write): no .copy(), which is slow on wide frames
     frame["amount"] = rounded(products(frame["amount_original"], frame["fx_rate"]))
     return frame
 
@@ -355,7 +353,7 @@ def _apply_basis(lines: pd.DataFrame, reporting_currency: str, issues: list[Pric
         issues.append(PricingIssue(row.source_file, "Losses", row.source_row, column,
                                    f"{column} is blank; {row.category}.{row['item']} is priced {row.basis}"
                                    + (f" per {row.unit}" if row.basis == "per_unit" else "")))
-    lines = lines[~blank].copy()
+    lines = lines[~blank]
     lines["amount_original"] = products(lines["quantity"], lines["rate"])
     return lines
 
@@ -571,12 +569,16 @@ def assign_policies(lines: pd.DataFrame, inc: pd.DataFrame, policies: pd.DataFra
 def _claims(covered: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[PricingIssue]) -> pd.DataFrame:
     """Per incident and policy: eligible → deductible → coinsurance → per-incident limit."""
     policies = standard.insurance.assign(policy_pos=np.arange(len(standard.insurance)))
-    covered = covered.merge(inc[["incident_id", "duration_hours"]], on="incident_id")
-    covered = covered.merge(policies[["policy_pos", "waiting_period_hours"]], on="policy_pos")
-    eligible = [times(a, downtime_share(h, w)) if c == "DOWNTIME" else a for a, c, h, w in
-                zip(covered["amount"], covered["category"], covered["duration_hours"], covered["waiting_period_hours"])]
-    sums = exact_sums(zip(covered["incident_id"], covered["policy_pos"]), eligible)
-    claims = pd.DataFrame([(i, p, e) for (i, p), e in sums.items()], columns=["incident_id", "policy_pos", "eligible"])
+    # The DOWNTIME share is one per incident and policy: applied to the sum of its DOWNTIME lines, not to each.
+    sums = exact_sums(zip(covered["incident_id"], covered["policy_pos"], covered["category"] == "DOWNTIME"),
+                      covered["amount"])
+    hours = dict(zip(inc["incident_id"], inc["duration_hours"]))
+    waiting = dict(zip(policies["policy_pos"], policies["waiting_period_hours"]))
+    eligible = {}
+    for (i, p, downtime), amount in sums.items():
+        part = times(amount, downtime_share(hours[i], waiting[p])) if downtime else amount
+        eligible[i, p] = plus(eligible[i, p], part) if (i, p) in eligible else part
+    claims = pd.DataFrame([(i, p, e) for (i, p), e in eligible.items()], columns=["incident_id", "policy_pos", "eligible"])
     claims = claims.merge(policies, on="policy_pos")
     claims = claims.merge(inc[["incident_id", "started_at", "start_date", "period", "source_file", "source_sheet",
                                "source_row"]], on="incident_id")
@@ -604,7 +606,6 @@ def _claims(covered: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[Pri
     return claims
 
 
-@functools.lru_cache(maxsize=1 << 16, typed=True)  # one per incident and policy, asked for each DOWNTIME line
 def downtime_share(duration_hours: Decimal | Fraction, waiting_hours) -> Decimal | Fraction:
     """max(0, H − W) / H: the part of a DOWNTIME line after the waiting period (a Decimal when whole)."""
     waiting = exact(waiting_hours) if isinstance(waiting_hours, Decimal) else Fraction(0)
