@@ -109,14 +109,20 @@ def exact_sums(keys: Iterable[Hashable], values: Iterable[Decimal | Fraction]) -
     groups: dict = {}
     for key, value in zip(keys, values):
         groups.setdefault(key, []).append(value)
-    return {key: exact_total(group) for key, group in groups.items()}
+    with localcontext(_EXACT):  # entered once: it costs more than summing a short group
+        return {key: _sum_exactly(group) for key, group in groups.items()}
 
 
 def exact_total(values: list[Decimal | Fraction]) -> Decimal | Fraction:
     """The exact sum of the values (at least one): a Decimal when every value is one and the sum ends."""
+    with localcontext(_EXACT):
+        return _sum_exactly(values)
+
+
+def _sum_exactly(values: list[Decimal | Fraction]) -> Decimal | Fraction:
+    """exact_total's sum, in the _EXACT context."""
     try:
-        with localcontext(_EXACT):
-            return sum(values[1:], values[0])
+        return sum(values[1:], values[0])
     except (TypeError, Inexact, InvalidOperation):  # TypeError: a Fraction among Decimals
         return sum(map(exact, values), Fraction(0))
 
