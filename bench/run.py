@@ -3,7 +3,8 @@
     python bench/run.py [--xl] [--only typical,large]
 
 Each measurement runs in a fresh process: wall time, CPU time (user + system, children
-included) and peak RSS (the largest process of the tree). Prints a table and writes
+included) and peak RSS (the largest process of the tree). Ours, the floor and the peer are taken
+in turn, REPEATS times per workload, and the median of each is shown. Prints a table and writes
 bench/RESULTS.md with the machine, the versions and the date. Generated workspaces are kept in
 bench/.work/ (ignored by git) and rebuilt when the generator changes.
 """
@@ -60,37 +61,55 @@ def template(workload: Workload) -> Path:
     return target
 
 
+REPEATS = {"typical": 5, "large": 3, "xl": 1}  # a measurement of this machine moves by 15–30 % from one run to the next
+
+
 def our_run(workspace: Path) -> dict:
     return measured([sys.executable, "-m", "compensation_report", "run", "-w", str(workspace), "--period", "2026-10",
                      "--no-email"])
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run of median wall time (of an even number, the faster middle one), with every wall time."""
+    chosen = sorted(runs, key=lambda run: run["wall_s"])[(len(runs) - 1) // 2]
+    return {**chosen, "walls": [run["wall_s"] for run in runs]}
 
 
 def fixed_cost() -> dict:
     """Our run with nothing to do (the typical workspace with an empty inbox): starting Python, importing,
     an empty report. What is left of a run's time after it is what grows with the lines."""
     workspace = WORK / "empty" / "run"
-    shutil.rmtree(workspace, ignore_errors=True)
-    shutil.copytree(template(WORKLOADS["typical"]), workspace,
-                    ignore=lambda folder, names: names if Path(folder).name == "inbox" else [])
     print("fixed cost: our run on an empty inbox …", flush=True)
-    return our_run(workspace)
+    runs = []
+    for _ in range(REPEATS["typical"]):
+        shutil.rmtree(workspace, ignore_errors=True)
+        shutil.copytree(template(WORKLOADS["typical"]), workspace,
+                        ignore=lambda folder, names: names if Path(folder).name == "inbox" else [])
+        runs.append(our_run(workspace))
+    return median_run(runs)
 
 
 def bench(workload: Workload) -> dict:
+    """Ours, the floor and the peer, taken in turn REPEATS times (so that a slow spell of the machine
+    falls on all three alike); the median of each."""
     source = template(workload)
     workspace = WORK / workload.name / "run"
-    shutil.rmtree(workspace, ignore_errors=True)
-    shutil.copytree(source, workspace)  # copy2 keeps the settled modification times
-    print(f"{workload.name}: our run …", flush=True)
-    ours = our_run(workspace)
     report = workspace / "reports" / "2026-10" / "compensation_report_2026-10.xlsx"
-    print(f"{workload.name}: floor …", flush=True)
-    floor = json.loads(measured([sys.executable, str(BENCH / "floor.py"), str(source / "inbox"), str(report)])["stdout"])
-    print(f"{workload.name}: peer …", flush=True)
-    peer_run = measured([sys.executable, str(BENCH / "peer.py"), str(source / "inbox"), str(WORK / workload.name / "peer.xlsx")])
-    peer = json.loads(peer_run["stdout"])
-    return {"workload": workload, "ours": ours, "floor": floor, "floor_s": floor["read_s"] + floor["write_s"],
-            "peer": peer, "peer_s": peer_run["wall_s"], "peer_mb": peer_run["peak_mb"]}
+    ours, floors, peers = [], [], []
+    for turn in range(1, REPEATS[workload.name] + 1):
+        shutil.rmtree(workspace, ignore_errors=True)
+        shutil.copytree(source, workspace)  # copy2 keeps the settled modification times
+        print(f"{workload.name} ({turn}/{REPEATS[workload.name]}): our run …", flush=True)
+        ours.append(our_run(workspace))
+        print(f"{workload.name} ({turn}/{REPEATS[workload.name]}): floor …", flush=True)
+        floor = json.loads(measured([sys.executable, str(BENCH / "floor.py"), str(source / "inbox"), str(report)])["stdout"])
+        floors.append({**floor, "wall_s": floor["read_s"] + floor["write_s"]})
+        print(f"{workload.name} ({turn}/{REPEATS[workload.name]}): peer …", flush=True)
+        peers.append(measured([sys.executable, str(BENCH / "peer.py"), str(source / "inbox"),
+                               str(WORK / workload.name / "peer.xlsx")]))
+    floor, peer = median_run(floors), median_run(peers)
+    return {"workload": workload, "ours": median_run(ours), "floor": floor, "floor_s": floor["wall_s"],
+            "peer": peer, "peer_s": peer["wall_s"], "peer_mb": peer["peak_mb"]}
 
 
 def table(results: list[dict], fixed: dict) -> str:
@@ -109,8 +128,17 @@ def table(results: list[dict], fixed: dict) -> str:
     middle = (max(marginal) + min(marginal)) / 2
     lines += ["", f"Fixed cost (our run on an empty inbox): {fixed['wall_s']:.1f} s wall, {fixed['peak_mb']:,.0f} MB. "
               f"Cost per line above it: {min(marginal):.0f}–{max(marginal):.0f} µs, "
-              f"{middle:.0f} µs ± {(max(marginal) - middle) / middle:.0%}."]
+              f"{middle:.0f} µs ± {(max(marginal) - middle) / middle:.0%}.", "",
+              "Each figure is the median of the runs, taken in turn (ours, floor, peer; again …). "
+              "Every wall time, in seconds:", ""]
+    lines += [f"- {r['workload'].name}: ours {spread(r['ours'])}; floor {spread(r['floor'])}; "
+              f"peer {spread(r['peer'])}" for r in results]
+    lines.append(f"- fixed cost: {spread(fixed)}")
     return "\n".join(lines)
+
+
+def spread(run: dict) -> str:
+    return ", ".join(f"{wall:.1f}" for wall in run["walls"])
 
 
 def per_line(ours: dict, fixed: dict, workload: Workload) -> float:
