@@ -222,7 +222,7 @@ _json = json.JSONEncoder(check_circular=False).encode  # our own plain records: 
 
 def _records(frame: pd.DataFrame, spec: SheetSpec) -> list[dict]:
     columns = SOURCE_COLUMNS + [c.name for c in spec.columns]
-    encoded = [_encoded(column.tolist()) for column in frame[columns].to_numpy(dtype=object).T]  # column-wise: fast
+    encoded = [_encoded(frame[column].tolist()) for column in columns]  # column-wise: fast
     return [dict(zip(columns, row)) for row in zip(*encoded)]
 
 

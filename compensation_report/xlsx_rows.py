@@ -7,8 +7,10 @@ as XlsxWriter renders them. The rest (formulas, booleans, over-long text, infini
 XlsxWriter's own write methods. tests/test_xlsx_rows.py checks the file is byte for byte the one that
 XlsxWriter's write methods make for the same cells.
 
-It relies on three XlsxWriter internals that are stable since 1.x: the cell table, the shared string
-table and the row writer (_write_rows, _calculate_spans, _write_row, _write_cell).
+It relies on XlsxWriter internals that are stable since 1.x: the cell table, the shared string table,
+the row writer (_write_rows, _calculate_spans, _write_row, _write_cell, _check_dimensions), the chart
+cache (_get_range_data) and the formula preparation (_prepare_formula); XlsxWriter is pinned to 3.3.x.
+Long tables are rendered in pieces by forked children, one per core, on Linux (elsewhere in one piece).
 """
 
 from __future__ import annotations
