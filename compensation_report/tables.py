@@ -9,13 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from fractions import Fraction
 
 import pandas as pd
 
 from compensation_report import labels
 from compensation_report.cells import cell_name, column_letter, sheet_ref
-from compensation_report.pricing import LINE_COLUMNS, ZERO, Priced, exact, minus, round_money
+from compensation_report.pricing import LINE_COLUMNS, ZERO, Priced, exact, exact_total, minus, round_money
 from compensation_report.schema import CATEGORIES, PARTIES
 
 # Money in the reporting currency, and money in a currency the row names (a fee, a cap, a policy's limit).
@@ -204,7 +203,8 @@ def _total(values) -> Decimal:
 
 def _cents(values) -> Decimal:
     """A sum of exact intermediate amounts (eligible, deductible applied…), shown to the cent."""
-    return round_money(sum(map(exact, values), Fraction(0)))
+    values = list(values)
+    return round_money(exact_total(values) if values else ZERO)
 
 
 # -- Summary -----------------------------------------------------------------------------
