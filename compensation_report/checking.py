@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from compensation_report.errors import Problem
@@ -120,15 +121,21 @@ def _of(frame: pd.DataFrame, ids: set[str]) -> pd.DataFrame:
 def _joint_frames(stored: Frames, joint: dict[int, Submission], replaced: set[str]) -> Frames:
     """Stored incidents not replaced, then each new workbook's incidents, rows in the order the
     ledger will give them back (grouped by incident), source_file standing for the workbook."""
-    parts: dict[str, list[pd.DataFrame]] = {name: [frame[~frame["incident_id"].isin(replaced)]]
-                                            for (name, _), frame in zip(FRAMES, stored)}
-    for k, submission in joint.items():
-        order = {incident_id: n for n, incident_id in enumerate(submission.incidents["incident_id"])}
-        for name, _ in FRAMES:
-            frame = getattr(submission, name).assign(source_file=f"{KEY}{k}")
-            position = frame["incident_id"].map(order)
-            parts[name].append(frame.iloc[position.argsort(kind="stable")])
-    return tuple(pd.concat(frames, ignore_index=True) for frames in parts.values())
+    places = [{incident_id: n for n, incident_id in enumerate(submission.incidents["incident_id"])}
+              for submission in joint.values()]
+    joined = []
+    for (name, _), frame in zip(FRAMES, stored):
+        parts = [getattr(submission, name) for submission in joint.values()]
+        lengths = [len(part) for part in parts]
+        new = pd.concat(parts, ignore_index=True) if parts else frame.iloc[:0]
+        new["source_file"] = np.repeat([f"{KEY}{k}" for k in joint], lengths)
+        workbook = np.repeat(np.arange(len(parts)), lengths)
+        # one stable sort for all: by workbook, then by the incident's row on its Incidents sheet
+        place = np.fromiter((places[w][i] for w, i in zip(workbook.tolist(), new["incident_id"])), dtype=np.int64,
+                            count=len(new))
+        new = new.iloc[np.argsort(workbook * (max(map(len, places), default=0) + 1) + place, kind="stable")]
+        joined.append(pd.concat([frame[~frame["incident_id"].isin(replaced)], new], ignore_index=True))
+    return tuple(joined)
 
 
 def _renamed(priced: Priced, names: dict[str, str]) -> Priced:
