@@ -220,6 +220,9 @@ def read_submission(book: RawWorkbook) -> tuple[Submission | None, list[Problem]
         frame.insert(0, "source_sheet", parsed.name)
         frame.insert(0, "source_file", book.file)
         frames[name] = frame
+    # The sheets keep their names and columns to name cells; their rows live on in the frames alone
+    # (a submission is sent from the reading child whole: twice the rows took twice the time).
+    sheets = {name: replace(parsed, frame=parsed.frame.iloc[:0]) for name, parsed in sheets.items()}
     submission = Submission(book.file, frames["Incidents"], frames["Losses"], frames["Customers"], sheets,
                             [f"{book.file} › {raw.name}: the sheet is hidden in Excel; it was read like any other"
                              for raw in book.sheets if raw.hidden])
