@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 import re
 import shutil
 import sys
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from itertools import chain
 from math import isfinite
+from typing import Iterator
 
 import pandas as pd
 from xlsxwriter.format import Format
@@ -227,9 +230,18 @@ class BulkRowsWorksheet(Worksheet):
             _number_styles(block)
         end = block.first_row + len(block.rows)
         pieces = _pieces(row_num, end, cores() if end - row_num >= PARALLEL_ROWS and _CAN_FORK else 1)
-        gc.freeze()  # a forked child then shares the parent's objects untouched by collections: no copies
-        with tempfile.TemporaryDirectory(dir=self.tmpdir) as folder:
-            children = []
+        if len(pieces) == 1:
+            self._render(block, *pieces[0], self.fh)
+        else:
+            with _shared_with_children(), tempfile.TemporaryDirectory(dir=self.tmpdir) as folder:
+                self._render_in_pieces(block, pieces, folder)
+        return end
+
+    def _render_in_pieces(self, block: _Rows, pieces: list[tuple[int, int]], folder: str) -> None:
+        """The first piece here, the others at the same time in forked children, each into a file of its
+        own; their files copied in after it, in order. A failure stops every child still running."""
+        children = []
+        try:
             for k, (low, high) in enumerate(pieces[1:]):
                 path = f"{folder}/{k}.xml"
                 child = _FORK.Process(target=self._render_to_file, args=(block, low, high, path), daemon=True)
@@ -240,16 +252,27 @@ class BulkRowsWorksheet(Worksheet):
                 child.join()
                 if child.exitcode != 0:
                     raise RuntimeError(f"rendering rows of the sheet {self.name} stopped "
-                                       f"(exit status {child.exitcode})")
+                                       f"(exit status {child.exitcode}){_child_error(path)}")
                 with open(path, encoding="utf-8", newline="") as rendered:
                     shutil.copyfileobj(rendered, self.fh, 1 << 20)
-        gc.unfreeze()
-        return end
+        finally:
+            for child, _ in children:
+                if child.exitcode is None:
+                    child.kill()
+                    child.join()
 
     def _render_to_file(self, block: _Rows, low: int, high: int, path: str) -> None:
+        """In a forked child. It leaves with os._exit: a child leaving normally flushes stdout and stderr,
+        which waits forever if a thread of the parent (the progress display) held their lock at the fork."""
         gc.disable()  # a short life: a collection would only copy the pages it shares with the parent
-        with open(path, "w", encoding="utf-8", newline="") as out:
-            self._render(block, low, high, out)
+        try:
+            with open(path, "w", encoding="utf-8", newline="") as out:
+                self._render(block, low, high, out)
+        except BaseException as exc:
+            with open(f"{path}.error", "w", encoding="utf-8") as error:
+                error.write(f"{type(exc).__name__}: {exc}")
+            os._exit(1)
+        os._exit(0)
 
     def _render(self, block: _Rows, low: int, high: int, out) -> None:
         """Rows low..high-1 of the sheet, CHUNK_ROWS at a time so the text in memory stays small."""
@@ -373,6 +396,25 @@ class _Spans:
         for group, (low, high) in self.groups.items():
             old_low, old_high = sheet._bulk_spans.get(group, (low, high))
             sheet._bulk_spans[group] = (min(old_low, low), max(old_high, high))
+
+
+@contextmanager
+def _shared_with_children() -> Iterator[None]:
+    """Objects kept out of the collector's scans while children are forked: a collection would write
+    to every object it scans, and the children would each get a copy of those pages."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _child_error(path: str) -> str:
+    try:
+        with open(f"{path}.error", encoding="utf-8") as error:
+            return f": {error.read()}"
+    except FileNotFoundError:
+        return ""
 
 
 def _first_use(formats_in_order: list[Format], fmt: Format | None) -> None:

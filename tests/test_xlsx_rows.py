@@ -6,7 +6,10 @@ the bulk writer existed; both files must be equal byte for byte, part by part.
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
 import os
+import time
 import zipfile
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -177,6 +180,40 @@ def test_a_child_that_dies_while_rendering_fails_the_report_and_leaves_no_file(t
     rows = [[f"r{r}", Decimal(r)] for r in range(20)]
     with pytest.raises(RuntimeError, match="exit status 3"):
         xlsx.write_report(one_sheet(rows, ["text", "amount"]), tmp_path / "report.xlsx", CREATED)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_child_that_fails_says_why_and_the_parent_is_left_as_it_was(tmp_path, small_pieces, monkeypatch):
+    parent, render = os.getpid(), BulkRowsWorksheet._render
+
+    def fails_in_children(self, *args):
+        if os.getpid() != parent:
+            raise ValueError("no room")
+        render(self, *args)
+
+    monkeypatch.setattr(BulkRowsWorksheet, "_render", fails_in_children)
+    frozen = gc.get_freeze_count()
+    with pytest.raises(RuntimeError, match=r"exit status 1\): ValueError: no room"):
+        xlsx.write_report(one_sheet([[f"r{r}", Decimal(r)] for r in range(20)], ["text", "amount"]),
+                          tmp_path / "report.xlsx", CREATED)
+    assert gc.get_freeze_count() == frozen
+    assert not multiprocessing.active_children()
+    assert not list(tmp_path.iterdir())
+
+
+def test_when_the_parent_fails_the_children_still_rendering_are_stopped(tmp_path, small_pieces, monkeypatch):
+    parent = os.getpid()
+
+    def parent_fails_children_linger(self, *args):
+        if os.getpid() == parent:
+            raise ValueError("disk full")
+        time.sleep(600)
+
+    monkeypatch.setattr(BulkRowsWorksheet, "_render", parent_fails_children_linger)
+    with pytest.raises(ValueError, match="disk full"):
+        xlsx.write_report(one_sheet([[f"r{r}", Decimal(r)] for r in range(20)], ["text", "amount"]),
+                          tmp_path / "report.xlsx", CREATED)
+    assert not multiprocessing.active_children()
     assert not list(tmp_path.iterdir())
 
 
