@@ -23,6 +23,7 @@ import textwrap
 from datetime import date
 from importlib.metadata import version
 from pathlib import Path
+from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from workload import WORKLOADS, Workload, make_workspace  # noqa: E402
@@ -69,10 +70,13 @@ def our_run(workspace: Path) -> dict:
                      "--no-email"])
 
 
-def median_run(runs: list[dict]) -> dict:
-    """The run of median wall time (of an even number, the faster middle one), with every wall time."""
-    chosen = sorted(runs, key=lambda run: run["wall_s"])[(len(runs) - 1) // 2]
-    return {**chosen, "walls": [run["wall_s"] for run in runs]}
+def medians(runs: list[dict]) -> dict:
+    """Each measured figure (times, memory) the median of its runs; the rest from the first run; every wall time."""
+    return {**runs[0], **{key: median(run[key] for run in runs) for key in MEASURED if key in runs[0]},
+            "walls": [run["wall_s"] for run in runs]}
+
+
+MEASURED = ("wall_s", "cpu_s", "peak_mb", "read_s", "write_s")
 
 
 def fixed_cost() -> dict:
@@ -86,7 +90,7 @@ def fixed_cost() -> dict:
         shutil.copytree(template(WORKLOADS["typical"]), workspace,
                         ignore=lambda folder, names: names if Path(folder).name == "inbox" else [])
         runs.append(our_run(workspace))
-    return median_run(runs)
+    return medians(runs)
 
 
 def bench(workload: Workload) -> dict:
@@ -107,9 +111,12 @@ def bench(workload: Workload) -> dict:
         print(f"{workload.name} ({turn}/{REPEATS[workload.name]}): peer …", flush=True)
         peers.append(measured([sys.executable, str(BENCH / "peer.py"), str(source / "inbox"),
                                str(WORK / workload.name / "peer.xlsx")]))
-    floor, peer = median_run(floors), median_run(peers)
-    return {"workload": workload, "ours": median_run(ours), "floor": floor, "floor_s": floor["wall_s"],
-            "peer": peer, "peer_s": peer["wall_s"], "peer_mb": peer["peak_mb"]}
+    floor, peer = medians(floors), medians(peers)
+    # ratios within each turn, then their median: a turn's three runs met the same state of the machine
+    return {"workload": workload, "ours": medians(ours), "floor": floor, "floor_s": floor["wall_s"],
+            "peer": peer, "peer_s": peer["wall_s"], "peer_mb": peer["peak_mb"],
+            "ours_floor": median(o["wall_s"] / f["wall_s"] for o, f in zip(ours, floors)),
+            "peer_ours": median(p["wall_s"] / o["wall_s"] for p, o in zip(peers, ours))}
 
 
 def table(results: list[dict], fixed: dict) -> str:
@@ -122,15 +129,16 @@ def table(results: list[dict], fixed: dict) -> str:
             f"| {w.name} | {w.workbooks:,} | {w.lines:,} | {ours['wall_s']:.1f} | {ours['cpu_s']:.1f} | "
             f"{ours['peak_mb']:,.0f} | {r['floor_s']:.1f} ({r['floor']['read_s']:.1f} + {r['floor']['write_s']:.1f}) | "
             f"{r['floor']['cells_read']:,} / {r['floor']['cells_written']:,} | {r['peer_s']:.1f} | "
-            f"{ours['wall_s'] / r['floor_s']:.2f} | {r['peer_s'] / ours['wall_s']:.2f} | "
+            f"{r['ours_floor']:.2f} | {r['peer_ours']:.2f} | "
             f"{ours['wall_s'] / w.lines * 1e6:.0f} | {per_line(ours, fixed, w):.0f} |")
     marginal = [per_line(r["ours"], fixed, r["workload"]) for r in results]
     middle = (max(marginal) + min(marginal)) / 2
     lines += ["", f"Fixed cost (our run on an empty inbox): {fixed['wall_s']:.1f} s wall, {fixed['peak_mb']:,.0f} MB. "
               f"Cost per line above it: {min(marginal):.0f}–{max(marginal):.0f} µs, "
               f"{middle:.0f} µs ± {(max(marginal) - middle) / middle:.0%}.", "",
-              "Each figure is the median of the runs, taken in turn (ours, floor, peer; again …). "
-              "Every wall time, in seconds:", ""]
+              "Ours, the floor and the peer were taken in turn (ours, floor, peer; again …). Each figure is the "
+              "median of its runs; the two ratios are the medians of each turn's ratio. Every wall time, in seconds:",
+              ""]
     lines += [f"- {r['workload'].name}: ours {spread(r['ours'])}; floor {spread(r['floor'])}; "
               f"peer {spread(r['peer'])}" for r in results]
     lines.append(f"- fixed cost: {spread(fixed)}")
