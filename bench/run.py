@@ -3,8 +3,9 @@
     python bench/run.py [--xl] [--only typical,large]
 
 Each measurement runs in a fresh process: wall time, CPU time (user + system, children
-included) and peak RSS (the largest process of the tree). Ours, the floor and the peer are taken
-in turn, REPEATS times per workload, and the median of each is shown. Prints a table and writes
+included) and peak RSS (the largest process of the tree). Ours, the fixed cost (our run on the
+smallest real inbox; on an empty one for comparison), the floor and the peer are taken in turn,
+REPEATS times per workload, and the median of each is shown. Prints a table and writes
 bench/RESULTS.md with the machine, the versions and the date. Generated workspaces are kept in
 bench/.work/ (ignored by git) and rebuilt when the generator changes.
 """
@@ -62,7 +63,7 @@ def template(workload: Workload) -> Path:
     return target
 
 
-REPEATS = {"typical": 5, "large": 3, "xl": 1}  # a measurement of this machine moves by 15–30 % from one run to the next
+REPEATS = {"typical": 7, "large": 3, "xl": 1}  # a measurement of this machine moves by 15–30 % from one run to the next
 
 
 def our_run(workspace: Path) -> dict:
@@ -73,38 +74,43 @@ def our_run(workspace: Path) -> dict:
 def medians(runs: list[dict]) -> dict:
     """Each measured figure (times, memory) the median of its runs; the rest from the first run; every wall time."""
     return {**runs[0], **{key: median(run[key] for run in runs) for key in MEASURED if key in runs[0]},
-            "walls": [run["wall_s"] for run in runs]}
+            "walls": [run["wall_s"] for run in runs], "runs": runs}
 
 
 MEASURED = ("wall_s", "cpu_s", "peak_mb", "read_s", "write_s")
 
 
-def fixed_cost() -> dict:
-    """Our run with nothing to do (the typical workspace with an empty inbox): starting Python, importing,
-    an empty report. What is left of a run's time after it is what grows with the lines."""
-    workspace = WORK / "empty" / "run"
-    print("fixed cost: our run on an empty inbox …", flush=True)
-    runs = []
-    for _ in range(REPEATS["typical"]):
-        shutil.rmtree(workspace, ignore_errors=True)
-        shutil.copytree(template(WORKLOADS["typical"]), workspace,
-                        ignore=lambda folder, names: names if Path(folder).name == "inbox" else [])
-        runs.append(our_run(workspace))
-    return medians(runs)
+def fixed_runs() -> tuple[dict, dict]:
+    """The fixed cost, what is left of a run's time after it being what grows with the lines: our run on
+    the smallest real inbox (one workbook, one incident, one loss line, one customer: reading children,
+    a pricing pass and every sheet with a row), and, for comparison, on an empty inbox (no reading,
+    no pricing, an empty report)."""
+    smallest = WORK / "smallest" / "run"
+    shutil.rmtree(smallest, ignore_errors=True)
+    shutil.copytree(template(WORKLOADS["smallest"]), smallest)
+    empty = WORK / "empty" / "run"
+    shutil.rmtree(empty, ignore_errors=True)
+    shutil.copytree(template(WORKLOADS["typical"]), empty,
+                    ignore=lambda folder, names: names if Path(folder).name == "inbox" else [])
+    return our_run(smallest), our_run(empty)
 
 
 def bench(workload: Workload) -> dict:
-    """Ours, the floor and the peer, taken in turn REPEATS times (so that a slow spell of the machine
-    falls on all three alike); the median of each."""
+    """Ours, the fixed cost, the floor and the peer, taken in turn REPEATS times (so that a slow spell of
+    the machine falls on all of them alike); the median of each."""
     source = template(workload)
     workspace = WORK / workload.name / "run"
     report = workspace / "reports" / "2026-10" / "compensation_report_2026-10.xlsx"
-    ours, floors, peers = [], [], []
+    ours, fixed, empty, floors, peers = [], [], [], [], []
     for turn in range(1, REPEATS[workload.name] + 1):
         shutil.rmtree(workspace, ignore_errors=True)
         shutil.copytree(source, workspace)  # copy2 keeps the settled modification times
         print(f"{workload.name} ({turn}/{REPEATS[workload.name]}): our run …", flush=True)
         ours.append(our_run(workspace))
+        print(f"{workload.name} ({turn}/{REPEATS[workload.name]}): the fixed cost …", flush=True)
+        smallest, nothing = fixed_runs()
+        fixed.append(smallest)
+        empty.append(nothing)
         print(f"{workload.name} ({turn}/{REPEATS[workload.name]}): floor …", flush=True)
         floor = json.loads(measured([sys.executable, str(BENCH / "floor.py"), str(source / "inbox"), str(report)])["stdout"])
         floors.append({**floor, "wall_s": floor["read_s"] + floor["write_s"]})
@@ -113,13 +119,13 @@ def bench(workload: Workload) -> dict:
                                str(WORK / workload.name / "peer.xlsx")]))
     floor, peer = medians(floors), medians(peers)
     # ratios within each turn, then their median: a turn's three runs met the same state of the machine
-    return {"workload": workload, "ours": medians(ours), "floor": floor, "floor_s": floor["wall_s"],
-            "peer": peer, "peer_s": peer["wall_s"], "peer_mb": peer["peak_mb"],
+    return {"workload": workload, "ours": medians(ours), "fixed": medians(fixed), "empty": medians(empty),
+            "floor": floor, "floor_s": floor["wall_s"], "peer": peer, "peer_s": peer["wall_s"], "peer_mb": peer["peak_mb"],
             "ours_floor": median(o["wall_s"] / f["wall_s"] for o, f in zip(ours, floors)),
             "peer_ours": median(p["wall_s"] / o["wall_s"] for p, o in zip(peers, ours))}
 
 
-def table(results: list[dict], fixed: dict) -> str:
+def table(results: list[dict]) -> str:
     head = ("| workload | workbooks | loss lines | ours wall s | ours CPU s | ours peak MB | floor s (read + write) "
             "| cells read / written | peer s | ours / floor | peer / ours | ours µs per line | above the fixed cost |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
@@ -130,18 +136,20 @@ def table(results: list[dict], fixed: dict) -> str:
             f"{ours['peak_mb']:,.0f} | {r['floor_s']:.1f} ({r['floor']['read_s']:.1f} + {r['floor']['write_s']:.1f}) | "
             f"{r['floor']['cells_read']:,} / {r['floor']['cells_written']:,} | {r['peer_s']:.1f} | "
             f"{r['ours_floor']:.2f} | {r['peer_ours']:.2f} | "
-            f"{ours['wall_s'] / w.lines * 1e6:.0f} | {per_line(ours, fixed, w):.0f} |")
-    marginal = [per_line(r["ours"], fixed, r["workload"]) for r in results]
-    middle = (max(marginal) + min(marginal)) / 2
-    lines += ["", f"Fixed cost (our run on an empty inbox): {fixed['wall_s']:.1f} s wall, {fixed['peak_mb']:,.0f} MB. "
-              f"Cost per line above it: {min(marginal):.0f}–{max(marginal):.0f} µs, "
-              f"{middle:.0f} µs ± {(max(marginal) - middle) / middle:.0%}.", "",
-              "Ours, the floor and the peer were taken in turn (ours, floor, peer; again …). Each figure is the "
-              "median of its runs; the two ratios are the medians of each turn's ratio. Every wall time, in seconds:",
-              ""]
-    lines += [f"- {r['workload'].name}: ours {spread(r['ours'])}; floor {spread(r['floor'])}; "
-              f"peer {spread(r['peer'])}" for r in results]
-    lines.append(f"- fixed cost: {spread(fixed)}")
+            f"{ours['wall_s'] / w.lines * 1e6:.0f} | {per_line(r):.0f} |")
+    marginal = [per_line(r) for r in results]
+    above_empty = [per_line(r, "empty") for r in results]
+    fixed = medians([run for r in results for run in r["fixed"]["runs"]])
+    empty = medians([run for r in results for run in r["empty"]["runs"]])
+    lines += ["", f"Fixed cost (our run on the smallest real inbox: one workbook, one incident, one loss line), "
+              f"in every turn: {fixed['wall_s']:.1f} s wall, {fixed['peak_mb']:,.0f} MB. Cost per line above it: "
+              f"{spread_of(marginal)}. Above our run on an empty inbox instead ({empty['wall_s']:.1f} s): "
+              f"{spread_of(above_empty)}.", "",
+              "Ours, the fixed costs, the floor and the peer were taken in turn (ours, smallest, empty, floor, peer; "
+              "again …). Each figure is the median of its runs; the two ratios are the medians of each turn's ratio. "
+              "Every wall time, in seconds:", ""]
+    lines += [f"- {r['workload'].name}: ours {spread(r['ours'])}; smallest {spread(r['fixed'])}; "
+              f"empty {spread(r['empty'])}; floor {spread(r['floor'])}; peer {spread(r['peer'])}" for r in results]
     return "\n".join(lines)
 
 
@@ -149,9 +157,15 @@ def spread(run: dict) -> str:
     return ", ".join(f"{wall:.1f}" for wall in run["walls"])
 
 
-def per_line(ours: dict, fixed: dict, workload: Workload) -> float:
-    """µs per loss line of what the run took beyond the fixed cost."""
-    return (ours["wall_s"] - fixed["wall_s"]) / workload.lines * 1e6
+def per_line(result: dict, fixed: str = "fixed") -> float:
+    """µs per loss line of what the run took beyond the fixed cost measured in the same turns."""
+    return (result["ours"]["wall_s"] - result[fixed]["wall_s"]) / result["workload"].lines * 1e6
+
+
+def spread_of(figures: list[float]) -> str:
+    """The lowest and highest, and how far they lie from their middle."""
+    middle = (max(figures) + min(figures)) / 2
+    return f"{min(figures):.0f}–{max(figures):.0f} µs, {middle:.0f} µs ± {(max(figures) - middle) / middle:.0%}"
 
 
 def machine() -> str:
@@ -171,7 +185,7 @@ def main() -> None:
     args = parser.parse_args()
     names = args.only.split(",") if args.only else ["typical", "large"] + (["xl"] if args.xl else [])
     results = [bench(WORKLOADS[name]) for name in names]
-    text = table(results, fixed_cost())
+    text = table(results)
     print(text)
     (BENCH / "RESULTS.md").write_text(RESULTS.format(date=date.today().isoformat(), machine=machine(), table=text,
                                                      notes=(BENCH / "NOTES.md").read_text(encoding="utf-8")),

@@ -43,6 +43,7 @@ WORKLOADS = {
     "typical": Workload("typical", 20, 300, 6_000, 600),
     "large": Workload("large", 200, 10_000, 200_000, 20_000),
     "xl": Workload("xl", 800, 40_000, 800_000, 80_000),
+    "smallest": Workload("smallest", 1, 1, 1, 1),  # the fixed cost: what every run pays, whatever its size
 }
 
 # (category, item, what the line carries): quantity, amount, or nothing (fixed, or hours from the duration)

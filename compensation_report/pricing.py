@@ -95,12 +95,7 @@ def plus(a: Decimal | Fraction, b: Decimal | Fraction) -> Decimal | Fraction:
 
 def minus(a: Decimal | Fraction, b: Decimal | Fraction) -> Decimal | Fraction:
     """a − b exactly: a Decimal when both are."""
-    if type(a) is Decimal and type(b) is Decimal:
-        try:
-            return _EXACT.subtract(a, b)
-        except (Inexact, InvalidOperation):
-            pass
-    return exact(a) - exact(b)
+    return plus(a, b.copy_negate() if type(b) is Decimal else -b)  # copy_negate: exact, whatever the context
 
 
 def exact_sums(keys: Iterable[Hashable], values: Iterable[Decimal | Fraction]) -> dict:
