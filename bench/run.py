@@ -81,18 +81,20 @@ MEASURED = ("wall_s", "cpu_s", "peak_mb", "read_s", "write_s")
 
 
 def fixed_runs() -> tuple[dict, dict]:
-    """The fixed cost, what is left of a run's time after it being what grows with the lines: our run on
-    the smallest real inbox (one workbook, one incident, one loss line, one customer: reading children,
-    a pricing pass and every sheet with a row), and, for comparison, on an empty inbox (no reading,
-    no pricing, an empty report)."""
-    smallest = WORK / "smallest" / "run"
-    shutil.rmtree(smallest, ignore_errors=True)
-    shutil.copytree(template(WORKLOADS["smallest"]), smallest)
-    empty = WORK / "empty" / "run"
-    shutil.rmtree(empty, ignore_errors=True)
-    shutil.copytree(template(WORKLOADS["typical"]), empty,
-                    ignore=lambda folder, names: names if Path(folder).name == "inbox" else [])
+    """The fixed cost (what a run takes before the lines count): our run on the smallest real inbox
+    (one workbook, one incident, one loss line, one customer: reading children, a pricing pass, every
+    sheet with a row), and, for comparison, on an empty inbox (no reading, no pricing, an empty report)."""
+    smallest = fresh_copy(template(WORKLOADS["smallest"]), WORK / "smallest" / "run")
+    empty = fresh_copy(template(WORKLOADS["typical"]), WORK / "empty" / "run",
+                       ignore=lambda folder, names: names if Path(folder).name == "inbox" else [])
     return our_run(smallest), our_run(empty)
+
+
+def fresh_copy(source: Path, target: Path, ignore=None) -> Path:
+    """A new copy of a generated workspace; copy2 keeps the settled modification times of its inbox."""
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target, ignore=ignore)
+    return target
 
 
 def bench(workload: Workload) -> dict:
@@ -103,8 +105,7 @@ def bench(workload: Workload) -> dict:
     report = workspace / "reports" / "2026-10" / "compensation_report_2026-10.xlsx"
     ours, fixed, empty, floors, peers = [], [], [], [], []
     for turn in range(1, REPEATS[workload.name] + 1):
-        shutil.rmtree(workspace, ignore_errors=True)
-        shutil.copytree(source, workspace)  # copy2 keeps the settled modification times
+        fresh_copy(source, workspace)
         print(f"{workload.name} ({turn}/{REPEATS[workload.name]}): our run …", flush=True)
         ours.append(our_run(workspace))
         print(f"{workload.name} ({turn}/{REPEATS[workload.name]}): the fixed cost …", flush=True)
@@ -118,9 +119,10 @@ def bench(workload: Workload) -> dict:
         peers.append(measured([sys.executable, str(BENCH / "peer.py"), str(source / "inbox"),
                                str(WORK / workload.name / "peer.xlsx")]))
     floor, peer = medians(floors), medians(peers)
-    # ratios within each turn, then their median: a turn's three runs met the same state of the machine
+    # ratios within each turn, then their median: a turn's runs met the same state of the machine
     return {"workload": workload, "ours": medians(ours), "fixed": medians(fixed), "empty": medians(empty),
-            "floor": floor, "floor_s": floor["wall_s"], "peer": peer, "peer_s": peer["wall_s"], "peer_mb": peer["peak_mb"],
+            "floor": floor, "floor_s": floor["wall_s"],
+            "peer": peer, "peer_s": peer["wall_s"], "peer_mb": peer["peak_mb"],
             "ours_floor": median(o["wall_s"] / f["wall_s"] for o, f in zip(ours, floors)),
             "peer_ours": median(p["wall_s"] / o["wall_s"] for p, o in zip(peers, ours))}
 
