@@ -17,6 +17,7 @@ import pandas as pd
 
 from compensation_report.errors import Problem
 from compensation_report.isolation import ChildFailed, ChildRaised, cores, map_isolated
+from compensation_report.ledger import encode_revisions
 from compensation_report.pricing import Priced, price, pricing_issues, unknown_names
 from compensation_report.schema import INCIDENT_WORKBOOK, sheet_names
 from compensation_report.standard import Standard
@@ -186,8 +187,12 @@ def parse_workbooks(paths: list[Path]) -> list[tuple]:
 
 
 def parse_workbook(path: Path) -> Checked:
-    """Runs in a child: the cells of the known sheets, typed and cross-checked."""
-    return read_submission(read_cells(path, INCIDENT_SHEETS))
+    """Runs in a child: the cells of the known sheets, typed and cross-checked; a workbook good so
+    far comes with its rows encoded for the ledger, which would otherwise take the parent's one core."""
+    submission, problems = read_submission(read_cells(path, INCIDENT_SHEETS))
+    if submission is not None and not problems:
+        submission.revisions = encode_revisions(submission.incidents, submission.losses, submission.customers)
+    return submission, problems
 
 
 def price_check(checked: list[Checked], standard: Standard) -> None:

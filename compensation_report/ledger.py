@@ -156,25 +156,16 @@ class Ledger:
 
     # -- incidents ------------------------------------------------------------------------
 
-    def add_revisions(self, submission_id: int, incidents: pd.DataFrame, losses: pd.DataFrame,
-                      customers: pd.DataFrame) -> list[str]:
-        """Store each incident of an accepted submission; returns the ids that replaced an earlier one."""
-        losses_of = _grouped(_records(losses, LOSSES))
-        customers_of = _grouped(_records(customers, CUSTOMERS))
-        records = _records(incidents, INCIDENTS)
-        earlier = self._revision_counts([record["incident_id"] for record in records])
-        revised, rows = [], []
-        for record in records:
-            incident_id = record["incident_id"]
-            previous = earlier.get(incident_id, 0)
-            if previous:
-                revised.append(incident_id)
-            rows.append((submission_id, incident_id, previous + 1, record["started_at"][:7], _json(record),
-                         _json(losses_of.get(incident_id, [])), _json(customers_of.get(incident_id, []))))
+    def add_revisions(self, submission_id: int, revisions: list[Revision]) -> list[str]:
+        """Store each incident of an accepted submission (`encode_revisions`); returns the ids that
+        replaced an earlier one."""
+        earlier = self._revision_counts([incident_id for incident_id, *_ in revisions])
         self.db.executemany(
             "INSERT INTO incident_revisions (submission_id, incident_id, revision, period, incident, losses, customers)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-        return revised
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(submission_id, incident_id, earlier.get(incident_id, 0) + 1, *stored)
+             for incident_id, *stored in revisions])
+        return [incident_id for incident_id, *_ in revisions if earlier.get(incident_id)]
 
     def _revision_counts(self, incident_ids: list[str]) -> dict[str, int]:
         """How many revisions the ledger holds of each of these incidents (absent: none)."""
@@ -208,6 +199,19 @@ class Ledger:
             customers += json.loads(own_customers)
         return (_frame(incidents, INCIDENTS, ["submission_id", "revision"]), _frame(losses, LOSSES),
                 _frame(customers, CUSTOMERS))
+
+
+Revision = tuple[str, str, str, str, str]  # incident_id, period, and as JSON: the incident, its losses, its customers
+
+
+def encode_revisions(incidents: pd.DataFrame, losses: pd.DataFrame, customers: pd.DataFrame) -> list[Revision]:
+    """A workbook's incidents as the ledger stores them, each with its own losses and customers.
+    Needs no ledger: the reading children do it, on every core, for the parent to store."""
+    losses_of = _grouped(_records(losses, LOSSES))
+    customers_of = _grouped(_records(customers, CUSTOMERS))
+    return [(record["incident_id"], record["started_at"][:7], _json(record),
+             _json(losses_of.get(record["incident_id"], [])), _json(customers_of.get(record["incident_id"], [])))
+            for record in _records(incidents, INCIDENTS)]
 
 
 def _grouped(records: list[dict]) -> dict[str, list[dict]]:

@@ -246,7 +246,7 @@ def ingest(path: Path, sha: str, standard: Standard, ledger: Ledger, config: Con
     target = free_name(_archive(config, received), path.name)
     with ledger.transaction():
         sid = ledger.record_submission(path.name, sha, size, received, "accepted", run_id, stored_as=_rel(config, target))
-        revised = ledger.add_revisions(sid, submission.incidents, submission.losses, submission.customers)
+        revised = ledger.add_revisions(sid, submission.revisions)
     return FileOutcome(path.name, "accepted", sha, incidents=list(submission.incidents["incident_id"]),
                        revised=revised, notes=submission.notes, moved_to=move_to(path, target), submission_id=sid)
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from compensation_report.cells import cell_name, column_letter
 from compensation_report.errors import Problem
+from compensation_report.ledger import Revision
 from compensation_report.schema import (
     INCIDENT_WORKBOOK,
     SheetSpec,
@@ -49,6 +50,7 @@ class Submission:
     customers: pd.DataFrame
     sheets: dict[str, ParsedSheet] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # worth knowing, not wrong: for the Warnings sheet
+    revisions: list[Revision] | None = None  # the incidents as the ledger stores them, once checked at reading
 
     def problem(self, sheet: str, column: str, row: int, message: str) -> Problem:
         parsed = self.sheets.get(sheet)

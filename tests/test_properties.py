@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from builders import make_standard, make_submission, rate
-from compensation_report.ledger import Ledger
+from compensation_report.ledger import Ledger, encode_revisions
 from compensation_report.pricing import CENT, exact, price, round_money
 
 CUSTOMERS = ["C1", "C2", "C3"]
@@ -139,7 +139,7 @@ def test_a_revision_replaces_the_incident_and_never_adds(tmp_path_factory, scena
     try:
         for sub in (first, second):
             sid = ledger.record_submission(sub.file, sub.file, 1, datetime(2026, 11, 2), "accepted", run_id=1)
-            ledger.add_revisions(sid, sub.incidents, sub.losses, sub.customers)
+            ledger.add_revisions(sid, encode_revisions(sub.incidents, sub.losses, sub.customers))
         incidents, losses, customers = ledger.current_incidents()
     finally:
         ledger.close()
