@@ -22,7 +22,7 @@ from compensation_report.pricing import Priced, price, pricing_issues, unknown_n
 from compensation_report.schema import INCIDENT_WORKBOOK, sheet_names
 from compensation_report.standard import Standard
 from compensation_report.validate import Submission, read_submission
-from compensation_report.workbooks import UnreadableWorkbook, check_container, read_cells, unreadable_message
+from compensation_report.workbooks import check_container, read_cells, unreadable_message
 
 Checked = tuple[Submission | None, list[Problem]]
 Progress = Callable[[str, int, int], None]  # (what, done, total), for a display on a terminal
@@ -90,19 +90,9 @@ def _latest_holders(results: list[Checked], keys: list[int]) -> dict[str, int]:
 
 def read_and_parse(paths: list[Path], progress: Progress | None = None) -> list[Checked]:
     """Every workbook's cells typed and cross-checked (no pricing); unreadable files as problems."""
-    results: list[Checked | None] = [None] * len(paths)
-    readable = []
-    for index, path in enumerate(paths):
-        try:
-            check_container(path)
-            readable.append(index)
-        except UnreadableWorkbook as exc:
-            results[index] = (None, [Problem(path.name, message=str(exc))])
-    for index, outcome in zip(readable, parse_isolated([paths[i] for i in readable], progress)):
-        if isinstance(outcome, (ChildRaised, ChildFailed)):
-            outcome = (None, [Problem(paths[index].name, message=unreadable_message(outcome))])
-        results[index] = outcome
-    return results
+    return [(None, [Problem(path.name, message=unreadable_message(outcome))])
+            if isinstance(outcome, (ChildRaised, ChildFailed)) else outcome
+            for path, outcome in zip(paths, parse_isolated(paths, progress))]
 
 
 def _held(submission: Submission, k: int, holder: dict[str, int], last: bool) -> Submission:
@@ -187,8 +177,10 @@ def parse_workbooks(paths: list[Path]) -> list[tuple]:
 
 
 def parse_workbook(path: Path) -> Checked:
-    """Runs in a child: the cells of the known sheets, typed and cross-checked; a workbook good so
-    far comes with its rows encoded for the ledger, which would otherwise take the parent's one core."""
+    """Runs in a child: the container checked (an UnreadableWorkbook says what is wrong with it), the
+    cells of the known sheets typed and cross-checked; a workbook good so far comes with its rows
+    encoded for the ledger, which would otherwise take the parent's one core."""
+    check_container(path)
     submission, problems = read_submission(read_cells(path, INCIDENT_SHEETS))
     if submission is not None and not problems:
         submission.revisions = encode_revisions(submission.incidents, submission.losses, submission.customers)
