@@ -46,7 +46,8 @@ class ParallelZipFile(ZipFile):
     """A ZipFile whose `write` deflates a large file in pieces on a pool of threads."""
 
     def write(self, filename, arcname=None, compress_type=None, compresslevel=None) -> None:
-        if (compress_type or self.compression) != ZIP_DEFLATED or os.path.getsize(filename) < PARALLEL_BYTES:
+        method = compress_type if compress_type is not None else self.compression
+        if method != ZIP_DEFLATED or os.path.getsize(filename) < PARALLEL_BYTES:
             return super().write(filename, arcname, compress_type, compresslevel)
         zinfo = ZipInfo.from_file(filename, arcname)
         zinfo.compress_type = ZIP_DEFLATED
@@ -67,6 +68,7 @@ class PieceDeflater:
         self._buffer = bytearray()
         self._before = b""  # the end of the previous piece: the next one's dictionary
         self._pending: deque[Future[bytes]] = deque()
+        self._error: BaseException | None = None
 
     def compress(self, data: bytes) -> bytes:
         self._buffer += data
@@ -76,15 +78,24 @@ class PieceDeflater:
             del self._buffer[:PIECE_BYTES]
             self._submit(piece, final=False)
             while len(self._pending) > self._ahead:
-                done.append(self._pending.popleft().result())
+                done.append(self._result(self._pending.popleft()))
         return b"".join(done)
 
     def flush(self) -> bytes:
+        if self._error is not None:  # zipfile flushes even after a failed write: the part must not look finished
+            raise self._error
         self._submit(bytes(self._buffer), final=True)
         self._buffer.clear()
-        done = [future.result() for future in self._pending]
+        done = [self._result(future) for future in self._pending]
         self._pending.clear()
         return b"".join(done)
+
+    def _result(self, future: Future[bytes]) -> bytes:
+        try:
+            return future.result()
+        except BaseException as exc:
+            self._error = exc
+            raise
 
     def _submit(self, piece: bytes, final: bool) -> None:
         self._pending.append(self._pool.submit(deflate_piece, piece, self._before, self._level, final))

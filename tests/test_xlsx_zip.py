@@ -45,13 +45,52 @@ def test_a_large_part_unzips_to_its_bytes_and_passes_the_zip_check(tmp_path, sma
         assert book.getinfo("xl/worksheets/sheet1.xml").compress_type == zipfile.ZIP_DEFLATED
 
 
-def test_the_pieces_compress_as_well_as_one_stream(tmp_path, monkeypatch):
+def test_pieces_of_the_real_size_unzip_to_their_bytes_and_compress_as_well_as_one_stream(tmp_path, monkeypatch):
     monkeypatch.setattr(xlsx_zip, "PARALLEL_BYTES", 1000)  # pieces of the real size, 1 MiB
     part = tmp_path / "sheet1.xml"
     part.write_bytes(sheet_xml(60_000))  # 4 MB
     ours = len(zip_one(tmp_path / "ours.zip", part))
     theirs = len(zip_one(tmp_path / "theirs.zip", part, zipfile.ZipFile))
     assert ours <= theirs * 1.001  # each piece is primed with the 32 KiB before it
+    with zipfile.ZipFile(tmp_path / "ours.zip") as book:
+        assert book.testzip() is None and book.read("xl/worksheets/sheet1.xml") == part.read_bytes()
+
+
+def test_a_piece_looks_back_across_the_piece_before_it(tmp_path, small_pieces, monkeypatch):
+    """A look-back window shorter than the pieces, so that priming with the wrong bytes would show."""
+    monkeypatch.setattr(xlsx_zip, "_WINDOW", 100)
+    part = tmp_path / "sheet1.xml"
+    part.write_bytes(sheet_xml(500))
+    zip_one(tmp_path / "ours.zip", part)
+    with zipfile.ZipFile(tmp_path / "ours.zip") as book:
+        assert book.testzip() is None and book.read("xl/worksheets/sheet1.xml") == part.read_bytes()
+
+
+def test_a_piece_that_fails_fails_the_part_and_adds_no_entry(tmp_path, small_pieces, monkeypatch):
+    calls = []
+
+    def failing(piece, before, level, final):
+        calls.append(piece)
+        if len(calls) == 3:
+            raise MemoryError("no room")
+        return deflate_piece(piece, before, level, final)
+
+    monkeypatch.setattr(xlsx_zip, "deflate_piece", failing)
+    part = tmp_path / "sheet1.xml"
+    part.write_bytes(sheet_xml(300))
+    with pytest.raises(MemoryError), ParallelZipFile(tmp_path / "ours.zip", "w", zipfile.ZIP_DEFLATED) as book:
+        book.write(part, "xl/worksheets/sheet1.xml")
+    with zipfile.ZipFile(tmp_path / "ours.zip") as book:
+        assert book.namelist() == []
+
+
+def test_a_part_asked_to_be_stored_is_stored(tmp_path, small_pieces):
+    part = tmp_path / "sheet1.xml"
+    part.write_bytes(sheet_xml(300))
+    with ParallelZipFile(tmp_path / "ours.zip", "w", zipfile.ZIP_DEFLATED) as book:
+        book.write(part, "xl/worksheets/sheet1.xml", compress_type=zipfile.ZIP_STORED)
+    with zipfile.ZipFile(tmp_path / "ours.zip") as book:
+        assert book.getinfo("xl/worksheets/sheet1.xml").compress_type == zipfile.ZIP_STORED
 
 
 def test_the_file_is_the_same_on_any_number_of_cores(tmp_path, small_pieces, monkeypatch):
