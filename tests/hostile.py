@@ -146,3 +146,33 @@ def long_notes(good: Path, target: Path, megabytes: int = 50) -> Path:
                     b'</c></row>' % (r, r, incident_id.group(1), r, r, r, os.urandom(16_000).hex().encode()))
     head = head.replace(b"</row>", b'<c r="D1" t="inlineStr"><is><t>note</t></is></c></row>', 1)
     return _write(target, {**parts, LOSSES: head + b"".join(rows) + b"</sheetData>" + tail}, level=0)
+
+
+def _patch_headers(good: Path, target: Path, local_at: int, central_at: int, value: int) -> Path:
+    """A copy with a 2-byte field of the Losses part's entry set to `value`, in its local header
+    (`local_at` bytes in) and its central directory entry (`central_at` bytes in)."""
+    _write(target, _parts(good))
+    data = bytearray(target.read_bytes())
+    with zipfile.ZipFile(target) as archive:
+        local = archive.getinfo(LOSSES).header_offset
+    end = data.rindex(b"PK\x05\x06")  # the end record says where the central directory starts
+    central = int.from_bytes(data[end + 16:end + 20], "little")
+    while data[central + 46:central + 46 + len(LOSSES)] != LOSSES.encode():
+        name_length, extra_length, comment_length = (int.from_bytes(data[central + k:central + k + 2], "little")
+                                                     for k in (28, 30, 32))
+        central += 46 + name_length + extra_length + comment_length
+    for offset in (local + local_at, central + central_at):
+        data[offset:offset + 2] = value.to_bytes(2, "little")
+    target.write_bytes(bytes(data))
+    return target
+
+
+def deflate64(good: Path, target: Path) -> Path:
+    """The Losses part marked as packed with Deflate64 (method 9): some zip tools write it, zipfile
+    cannot unpack it."""
+    return _patch_headers(good, target, 8, 10, 9)
+
+
+def encrypted_part(good: Path, target: Path) -> Path:
+    """The Losses part flagged as encrypted (general purpose bit 0)."""
+    return _patch_headers(good, target, 6, 8, 1)

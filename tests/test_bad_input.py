@@ -203,6 +203,19 @@ def test_hostile_workbooks_are_rejected_or_read_in_bounded_memory(ws):
     assert files_everywhere(ws) == before
 
 
+def test_zip_methods_excel_never_writes_are_rejected_in_words(ws):
+    hostile.deflate64(one_incident(ws / "d.base.xlsx", "D"), ws / "inbox" / "deflate64.xlsx")
+    hostile.encrypted_part(one_incident(ws / "e.base.xlsx", "E"), ws / "inbox" / "encrypted.xlsx")
+    run = run_measured(ws)
+    assert run["status"] == 1, run
+    assert "the workbook's part xl/worksheets/sheet2.xml is packed with a zip method this tool cannot unpack" \
+        in errors_of(ws, "deflate64.xlsx")
+    assert "the workbook's part xl/worksheets/sheet2.xml is encrypted; save the workbook without a password" \
+        in errors_of(ws, "encrypted.xlsx")
+    assert "internal error" not in errors_of(ws, "deflate64.xlsx") + errors_of(ws, "encrypted.xlsx")
+    assert report_incidents(ws) == {"A", "B"}
+
+
 # -- odd but valid layouts --------------------------------------------------------------------------
 
 def test_merged_cells_count_on_every_row_and_a_hidden_sheet_is_read_and_noted(ws):
