@@ -102,7 +102,8 @@ def _held(submission: Submission, k: int, holder: dict[str, int], last: bool) ->
     ids = {i for i in own if (holder[i] == k) == last}
     if ids == own:
         return submission
-    return replace(submission, **{name: _of(getattr(submission, name), ids) for name, _ in FRAMES})
+    return replace(submission, revisions=None,  # for pricing only: never to be stored cut down
+                   **{name: _of(getattr(submission, name), ids) for name, _ in FRAMES})
 
 
 def _of(frame: pd.DataFrame, ids: set[str]) -> pd.DataFrame:

@@ -211,14 +211,22 @@ def load_standard(path: Path) -> tuple[Standard, str]:
 def check_new(arrivals: list[tuple[Path, str]], standard: Standard, ledger: Ledger,
               progress: Progress | None = None) -> tuple[dict[Path, Checked], Priced]:
     """Check, in one batch, the first file of each content the ledger has never seen, and price
-    the ledger as it will be once the good ones are stored."""
+    the ledger as it will be once the good ones are stored. A second copy of the same bytes gets
+    the first one's result: rejected with it, or a duplicate once it is accepted."""
     first_of: dict[str, Path] = {}
     for path, sha in arrivals:
         if sha not in first_of and not ledger.recorded_with_sha(sha):
             first_of[sha] = path
     paths = list(first_of.values())
     checked, priced = check_and_price(paths, standard, ledger.current_incidents(), progress)
-    return dict(zip(paths, checked)), priced
+    result_of = dict(zip(first_of, checked))
+    return {path: _as_copy(result_of[sha], path.name) for path, sha in arrivals if sha in result_of}, priced
+
+
+def _as_copy(checked: Checked, name: str) -> Checked:
+    """The check of a file's bytes, its problems named after this copy of them."""
+    submission, problems = checked
+    return submission, [replace(problem, file=name) for problem in problems]
 
 
 def ingest(path: Path, sha: str, standard: Standard, ledger: Ledger, config: Config, run_id: int,

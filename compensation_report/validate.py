@@ -50,7 +50,9 @@ class Submission:
     customers: pd.DataFrame
     sheets: dict[str, ParsedSheet] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # worth knowing, not wrong: for the Warnings sheet
-    revisions: list[Revision] | None = None  # the incidents as the ledger stores them, once checked at reading
+    # The incidents as the ledger stores them: encoded by the reading child when reading found no problem
+    # (problems are only ever added, so every accepted workbook has them).
+    revisions: list[Revision] | None = None
 
     def problem(self, sheet: str, column: str, row: int, message: str) -> Problem:
         parsed = self.sheets.get(sheet)

@@ -97,6 +97,28 @@ def test_a_byte_identical_workbook_is_a_duplicate_counted_once(ws):
         assert db.execute("SELECT status FROM submissions ORDER BY id").fetchall() == [("accepted",), ("duplicate",)]
 
 
+def test_copies_of_the_same_bytes_in_one_inbox_share_one_check(ws, monkeypatch):
+    """A copy takes its first file's result from the batch, never a check of its own (alone, it could
+    pass what the whole batch rejected): the good pair is accepted once, the bad pair rejected twice,
+    each errors file naming its own copy."""
+    write_workbook(ws / "inbox" / "oct.xlsx", {
+        "Incidents": [incident("X", "2026-10-03 14:05", 1)],
+        "Losses": [{"incident_id": "X", "category": "LOSS", "item": "lost_revenue", "amount": "abc"}]})
+    shutil.copy(ws / "inbox" / "oct.xlsx", ws / "inbox" / "oct copy.xlsx")
+    shutil.copy(ws / "inbox" / "payments.xlsx", ws / "inbox" / "payments copy.xlsx")
+    monkeypatch.setattr("compensation_report.pipeline.check_workbook", lambda *args: pytest.fail("checked alone"))
+    result = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
+    assert result.exit_code == 1, result.output
+    for name in ("oct.xlsx", "oct copy.xlsx"):
+        assert (ws / "rejected" / f"{name}.errors.txt").read_text(encoding="utf-8") == \
+            f'{name} › Losses › D2: amount "abc" is not a number\n'
+    with sqlite3.connect(ws / "ledger.sqlite") as db:
+        statuses = dict(db.execute("SELECT file_name, status FROM submissions").fetchall())
+    assert statuses == {"oct.xlsx": "rejected", "oct copy.xlsx": "rejected", "payments.xlsx": "accepted",
+                        "payments copy.xlsx": "duplicate"}
+    assert set(incident_totals(report_of(ws))) == {"A", "B"}
+
+
 def test_a_revision_replaces_the_incident_whole(ws):
     assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
     write_workbook(ws / "inbox" / "payments_fix.xlsx", {
