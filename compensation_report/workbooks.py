@@ -133,15 +133,15 @@ def _check_declared_sizes(archive: zipfile.ZipFile) -> None:
     for info in archive.infolist():
         if info.filename.startswith("xl/") and info.filename.endswith(".xml"):
             if info.flag_bits & 0x1:  # zip's own encryption, which Excel never uses
-                raise UnreadableWorkbook(f"the workbook's part {info.filename} is encrypted; save the workbook without a "
-                                         f"password and drop it again")
+                raise UnreadableWorkbook(f"the workbook's part {info.filename} is encrypted; save the workbook "
+                                         f"without a password and drop it again")
             try:
                 with archive.open(info) as part:
                     while part.read(1 << 20):
                         pass
             except NotImplementedError as exc:  # Deflate64 and the like: some zip tools write them, Excel never
-                raise UnreadableWorkbook(f"the workbook's part {info.filename} is packed with a zip method this tool cannot "
-                                         f"unpack ({exc}); {RESAVE}") from exc
+                raise UnreadableWorkbook(f"the workbook's part {info.filename} is packed with a zip method this "
+                                         f"tool cannot unpack ({exc}); {RESAVE}") from exc
 
 
 def write_annotated_copy(source: Path, problems: list[Problem], target: Path) -> Path | None:
