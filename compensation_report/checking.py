@@ -10,15 +10,17 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from collections.abc import Mapping
+from typing import Callable, Protocol
 
 import numpy as np
 import pandas as pd
 
+from compensation_report.codec import Frames, decode_revisions, encode_revisions
 from compensation_report.errors import Problem
 from compensation_report.isolation import ChildFailed, ChildRaised, cores, map_isolated
-from compensation_report.ledger import encode_revisions
-from compensation_report.pricing import Priced, price, pricing_issues, unknown_names
+from compensation_report.periods import PeriodResult, Usage, price_in_order
+from compensation_report.pricing import pricing_issues, unknown_names
 from compensation_report.schema import INCIDENT_WORKBOOK, sheet_names
 from compensation_report.standard import Standard
 from compensation_report.validate import Submission, read_submission
@@ -27,8 +29,6 @@ from compensation_report.workbooks import check_container, read_cells, unreadabl
 Checked = tuple[Submission | None, list[Problem]]
 Progress = Callable[[str, int, int], None]  # (what, done, total), for a display on a terminal
 INCIDENT_SHEETS = sheet_names(INCIDENT_WORKBOOK)
-KEY = "\x1f"  # starts a new workbook's stand-in source_file in the joint pricing; no file name can
-Frames = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]  # incidents, losses, customers
 CHUNK = 8  # workbooks per reader child
 FRAMES = (("incidents", "Incidents"), ("losses", "Losses"), ("customers", "Customers"))
 
@@ -45,11 +45,21 @@ def check_workbooks(paths: list[Path], standard: Standard) -> list[Checked]:
     return results
 
 
-def check_and_price(paths: list[Path], standard: Standard, stored: Frames,
-                    progress: Progress | None = None) -> tuple[list[Checked], Priced]:
-    """Check new workbooks and, in the same pass, price what the ledger will hold afterwards: the
-    stored incidents, each replaced by its revision in an accepted new workbook. That pricing
-    finds the new rows' problems and is the month's pricing too.
+class StoredIncidents(Protocol):
+    """What the check needs of the ledger (the Ledger has it)."""
+
+    def incidents_of_periods(self, periods: list[str]) -> Frames: ...
+
+    def current_periods(self, incident_ids: list[str]) -> dict[str, str]: ...
+
+
+def check_and_price(paths: list[Path], standard: Standard, stored: StoredIncidents, usage: Mapping[str, Usage],
+                    progress: Progress | None = None) -> tuple[list[Checked], dict[str, PeriodResult]]:
+    """Check new workbooks and, in the same pass, price the periods they touch as the ledger will hold
+    them afterwards: the stored incidents of those periods, each replaced by its revision in an
+    accepted new workbook, periods in order, aggregates opening where `usage` (what each stored
+    period used) leaves them. That pricing finds the new rows' problems and is the run's pricing of
+    those periods too.
 
     A workbook with problems is left out and the rest priced again, until none has problems. The
     SLA fee cap links workbooks (the last row of a customer's month sets it), so leaving one out
@@ -64,20 +74,28 @@ def check_and_price(paths: list[Path], standard: Standard, stored: Frames,
     price_check([(submission, problems) for submission, problems in apart if len(submission.incidents) or problems],
                 standard)
     accepted = [k for k in good if not results[k][1]]
+    left = stored.current_periods(sorted(_latest_holders(results, accepted)))  # where revised incidents are now
+    ledger_rows: Frames | None = None
     while True:
         holder = _latest_holders(results, accepted)
-        joint = {k: _held(results[k][0], k, holder, last=True) for k in accepted}
-        priced = price(*_joint_frames(stored, joint, set(holder)), standard)
+        new = _new_frames({k: _held(results[k][0], k, holder, last=True) for k in accepted})
+        periods = set(_periods(new[0])) | {left[i] for i in holder if i in left}
+        if ledger_rows is None:  # the first round touches the most periods: read them once
+            ledger_rows = stored.incidents_of_periods(sorted(periods))
+        priced = price_in_order(periods, lambda p: _period_frames(ledger_rows, new, p, set(holder)), standard,
+                                dict(usage))
         rejected = set()
-        for issue in priced.issues:
-            if issue.source_file.startswith(KEY):
-                k = int(issue.source_file[len(KEY):])
-                submission, problems = results[k]
-                problems.append(submission.problem(issue.sheet, issue.column, issue.source_row, issue.message))
-                rejected.add(k)
+        for issue in (i for result in priced.values() for i in result.priced.issues if i.workbook is not None):
+            submission, problems = results[issue.workbook]
+            problems.append(submission.problem(issue.sheet, issue.column, issue.source_row, issue.message))
+            rejected.add(issue.workbook)
         if not rejected:
-            return results, _renamed(priced, {f"{KEY}{k}": results[k][0].file for k in accepted})
+            return results, {period: _without_workbook(result) for period, result in priced.items()}
         accepted = [k for k in accepted if k not in rejected]
+
+
+def _periods(incidents: pd.DataFrame) -> pd.Series:
+    return incidents["started_at"].dt.strftime("%Y-%m")
 
 
 def _latest_holders(results: list[Checked], keys: list[int]) -> dict[str, int]:
@@ -110,33 +128,44 @@ def _of(frame: pd.DataFrame, ids: set[str]) -> pd.DataFrame:
     return frame[frame["incident_id"].isin(ids)]
 
 
-def _joint_frames(stored: Frames, joint: dict[int, Submission], replaced: set[str]) -> Frames:
-    """Stored incidents not replaced, then each new workbook's incidents, rows in the order the
-    ledger will give them back (grouped by incident), source_file standing for the workbook."""
+def _new_frames(joint: dict[int, Submission]) -> Frames:
+    """The new workbooks' rows in the order the ledger will give them back (grouped by incident, in
+    the order the workbooks are stored), each with its workbook's number in a `workbook` column."""
     places = [{incident_id: n for n, incident_id in enumerate(submission.incidents["incident_id"])}
               for submission in joint.values()]
-    joined = []
-    for (name, _), frame in zip(FRAMES, stored):
+    frames = []
+    for name, _ in FRAMES:
         parts = [getattr(submission, name) for submission in joint.values()]
         lengths = [len(part) for part in parts]
-        new = pd.concat(parts, ignore_index=True) if parts else frame.iloc[:0]
-        new["source_file"] = np.repeat([f"{KEY}{k}" for k in joint], lengths)
+        new = pd.concat(parts, ignore_index=True) if parts else _empty(name)
+        new["workbook"] = np.repeat(list(joint), lengths).astype(np.int64)
         workbook = np.repeat(np.arange(len(parts)), lengths)
         # one stable sort for all: by workbook, then by the incident's row on its Incidents sheet
         place = np.fromiter((places[w][i] for w, i in zip(workbook.tolist(), new["incident_id"])), dtype=np.int64,
                             count=len(new))
-        new = new.iloc[np.argsort(workbook * (max(map(len, places), default=0) + 1) + place, kind="stable")]
-        joined.append(pd.concat([frame[~frame["incident_id"].isin(replaced)], new], ignore_index=True))
-    return tuple(joined)
+        frames.append(new.iloc[np.argsort(workbook * (max(map(len, places), default=0) + 1) + place, kind="stable")])
+    return tuple(frames)
 
 
-def _renamed(priced: Priced, names: dict[str, str]) -> Priced:
-    """source_file back from the workbook's key to its name, in every table that carries it."""
-    for name in ("lines", "incidents", "customers", "insurance"):
-        frame = getattr(priced, name)
-        if "source_file" in frame:
-            setattr(priced, name, frame.assign(source_file=frame["source_file"].map(lambda f: names.get(f, f))))
-    return priced
+def _empty(name: str) -> pd.DataFrame:
+    return {"incidents": decode_revisions([])[0], "losses": decode_revisions([])[1],
+            "customers": decode_revisions([])[2]}[name]
+
+
+def _period_frames(stored: Frames, new: Frames, period: str, replaced: set[str]) -> Frames:
+    """One period as the ledger will hold it: its stored incidents not replaced, then the new ones."""
+    keep = set(stored[0].loc[(_periods(stored[0]) == period) & ~stored[0]["incident_id"].isin(replaced), "incident_id"])
+    arriving = set(new[0].loc[_periods(new[0]) == period, "incident_id"])
+    return tuple(pd.concat([old[old["incident_id"].isin(keep)], now[now["incident_id"].isin(arriving)]],
+                           ignore_index=True) for old, now in zip(stored, new))
+
+
+def _without_workbook(result: PeriodResult) -> PeriodResult:
+    """The check's bookkeeping column out of the tables a result keeps."""
+    for name in ("incidents", "customers", "insurance"):
+        frame = getattr(result.priced, name)
+        setattr(result.priced, name, frame.drop(columns="workbook", errors="ignore"))
+    return result
 
 
 def parse_isolated(paths: list[Path], progress: Progress | None = None) -> list[Checked | ChildRaised | ChildFailed]:
@@ -189,42 +218,51 @@ def parse_workbook(path: Path) -> Checked:
 
 
 def price_check(checked: list[Checked], standard: Standard) -> None:
-    """Price the rows that parsed cleanly, all workbooks at once, and add each workbook's pricing
-    problems to its list. Ids are made unique per workbook first: two workbooks of one run may
-    both hold incident INC-1."""
-    frames: dict[str, list[pd.DataFrame]] = {name: [] for name, _ in FRAMES}
-    left_out: dict[str, list[pd.DataFrame]] = {"losses": [], "customers": []}
-    for key, (submission, problems) in enumerate(checked):
-        clean = _clean_rows(submission, problems)
-        good_ids = set(clean["incidents"]["incident_id"])
-        for name, _ in FRAMES:
-            frames[name].append(_keyed(clean[name], key))
-        # Rows left out by their own or their incident's problems still have their item and tier checked.
-        for name in left_out:
-            left_out[name].append(_keyed(_left_out(getattr(submission, name), clean[name], good_ids), key))
-    if not checked:
-        return
-    whole = {name: pd.concat(parts, ignore_index=True) for name, parts in frames.items()}
-    issues = pricing_issues(whole["incidents"], whole["losses"], whole["customers"], standard)
-    issues += unknown_names(standard, pd.concat(left_out["losses"], ignore_index=True),
-                            pd.concat(left_out["customers"], ignore_index=True))
+    """Price the rows that parsed cleanly, each workbook as if alone, and add each workbook's pricing
+    problems to its list. Workbooks that share no incident or customer id are priced together, in
+    as few rounds as that allows (two workbooks of one run may both hold incident INC-1)."""
+    clean = [_clean_rows(submission, problems) for submission, problems in checked]
+    issues = []
+    for members in _rounds([_ids(rows) for rows in clean]):
+        whole = {name: pd.concat([clean[k][name].assign(workbook=k) for k in members], ignore_index=True)
+                 for name, _ in FRAMES}
+        issues += pricing_issues(whole["incidents"], whole["losses"], whole["customers"], standard)
+    # Rows left out by their own or their incident's problems still have their item and tier checked.
+    left_out = {name: [_left_out(getattr(submission, name), rows[name], set(rows["incidents"]["incident_id"]))
+                       .assign(workbook=k) for k, ((submission, _), rows) in enumerate(zip(checked, clean))]
+                for name in ("losses", "customers")}
+    if checked:
+        issues += unknown_names(standard, pd.concat(left_out["losses"], ignore_index=True),
+                                pd.concat(left_out["customers"], ignore_index=True))
     for issue in issues:
-        submission, problems = checked[int(issue.source_file)]
+        submission, problems = checked[issue.workbook]
         problems.append(submission.problem(issue.sheet, issue.column, issue.source_row, issue.message))
+
+
+def _ids(rows: dict[str, pd.DataFrame]) -> set[tuple[str, str]]:
+    """The incident and customer ids a workbook's rows use: what would link it to another in one pricing."""
+    ids = {("incident", i) for name, _ in FRAMES for i in rows[name]["incident_id"]}
+    return ids | {("customer", c) for c in rows["customers"]["customer_id"]}
+
+
+def _rounds(ids: list[set]) -> list[list[int]]:
+    """Workbooks in groups whose members share no id, first fit (one group when ids are all distinct)."""
+    rounds: list[tuple[list[int], set]] = []
+    for k, own in enumerate(ids):
+        for members, taken in rounds:
+            if not own & taken:
+                members.append(k)
+                taken |= own
+                break
+        else:
+            rounds.append(([k], set(own)))
+    return [members for members, _ in rounds]
 
 
 def _clean_rows(submission: Submission, problems: list[Problem]) -> dict[str, pd.DataFrame]:
     bad_rows = {(p.sheet, _row_of(p.cell)) for p in problems}
     return {name: _without_rows(getattr(submission, name), submission.sheets[sheet].name, bad_rows)
             for name, sheet in FRAMES}
-
-
-def _keyed(frame: pd.DataFrame, key: int) -> pd.DataFrame:
-    """The workbook's number as its source_file and in its incident ids, for the joint pricing."""
-    keyed = frame.assign(source_file=str(key), incident_id=f"{key}\x1f" + frame["incident_id"].astype(str))
-    if "customer_id" in keyed:  # the SLA fee cap links a customer's rows: never across workbooks here
-        keyed["customer_id"] = f"{key}\x1f" + keyed["customer_id"].astype(str)
-    return keyed
 
 
 def _left_out(every: pd.DataFrame, clean: pd.DataFrame, good_ids: set) -> pd.DataFrame:

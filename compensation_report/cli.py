@@ -68,11 +68,15 @@ def init(directory: Path) -> None:
               help="Write the emails to outbox/ to preview them, but send none; 'send' delivers them later.")
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="Rebuild the report from the submissions received by that day; the inbox is left alone.")
-def run(workspace: Path, period: str | None, locale: str | None, no_email: bool, dry_run: bool, as_of) -> None:
-    """Ingest the inbox, price every incident and write (and email) the report."""
+@click.option("--verify", is_flag=True,
+              help="Debugging: compare the stored results of every period with a full re-price of the ledger "
+                   "(exit 4 and the differences when they differ).")
+def run(workspace: Path, period: str | None, locale: str | None, no_email: bool, dry_run: bool, as_of,
+        verify: bool) -> None:
+    """Ingest the inbox, price what it changes and write (and email) the period's report."""
     with progress_display() as progress:
         result = pipeline.run_period(workspace, period, locale, send_email=not no_email, deliver=not dry_run,
-                                     as_of=as_of.date() if as_of else None, progress=progress)
+                                     as_of=as_of.date() if as_of else None, progress=progress, verify=verify)
     verbose = click.get_current_context().find_root().params.get("verbose")
     if result.interrupted_run:
         click.echo(f"Note: the run of process {result.interrupted_run} stopped without finishing; "
@@ -83,6 +87,11 @@ def run(workspace: Path, period: str | None, locale: str | None, no_email: bool,
             click.echo(f"    {detail}")
     click.echo(f"Files: {len(result.outcomes)} ({result.count('accepted')} accepted, "
                f"{result.count('duplicate')} duplicate, {result.count('rejected')} rejected)")
+    for rejection in result.rejected_earlier:
+        click.echo(f"still rejected {rejection['file_name']} (received {rejection['received_at'][:10]}): not "
+                   f"replaced yet, see {rejection['stored_as']}.errors.txt")
+    if len(result.changed_periods) > 1 or result.changed_periods not in ([], [result.period]):
+        click.echo(f"Priced again: {', '.join(result.changed_periods)}")
     click.echo(f"Period {result.period}: {result.incident_count} incidents, gross {result.gross:,.2f}, "
                f"recovery {result.recovery:,.2f}, net {result.net:,.2f} {result.currency}")
     for email in result.emails:
@@ -94,7 +103,7 @@ def run(workspace: Path, period: str | None, locale: str | None, no_email: bool,
     click.echo(f"Report: {result.report}")
     if result.email_error:
         sys.exit(result.email_error.exit_status)
-    sys.exit(1 if result.rejected else 0)
+    sys.exit(1 if result.rejected or result.rejected_earlier else 0)
 
 
 @contextmanager

@@ -54,6 +54,18 @@ class WorkbookRejected(Exception):
         super().__init__(f"{len(problems)} problem(s)")
 
 
+class StoredResultsDiffer(CompensationError):
+    """`run --verify`: the stored period results are not what a full re-price of the ledger gives. A bug
+    of ours, never of the input: exit 4, as for any internal error."""
+
+    exit_status = 4
+
+    def __init__(self, differences: list[str]):
+        self.differences = differences
+        lines = "\n".join(f"  {d}" for d in differences[:50])
+        super().__init__(f"the stored period results differ from a full re-price of the ledger:\n{lines}")
+
+
 class DeliveryError(CompensationError):
     """The report was written but an email could not be delivered (kept in outbox/)."""
 

@@ -67,6 +67,8 @@ TEXT = {
     "new": ("new", "新增"),
     "revised": ("revised", "修订"),
     "warn_rejected": ("{file}: rejected with {count} problem(s); see {errors}", "{file}：有 {count} 个问题，已退回；见 {errors}"),
+    "warn_rejected_earlier": ("{file}: rejected on {received} with {count} problem(s) and not replaced yet; see {errors}",
+                              "{file}：{received} 因 {count} 个问题被退回，尚未重新提交；见 {errors}"),
     "warn_duplicate": ("{file}: byte-identical to a workbook already accepted; counted once",
                        "{file}：与已接收的工作簿完全相同，只计一次"),
     "warn_revised": ("{incident}: replaced by the revision in {file}", "{incident}：已由 {file} 中的修订版本替换"),

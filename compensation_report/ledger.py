@@ -1,25 +1,33 @@
-"""ledger.sqlite: every submission, every incident revision, every run.
+"""ledger.sqlite: every submission, incident revision, run, priced period, report and email.
 
-Incident revisions are stored as the typed rows that were accepted (JSON), so later runs can price
-earlier periods again (aggregate limits, Trend) without the original files, and a re-run gives the
-same numbers.
+Incident revisions are stored as the typed rows that were accepted (JSON), so any period can be
+priced again without the original files. Each priced period's result is stored too, with what it
+depended on (the standard, the aggregate limits the earlier periods used), so a run prices only
+what changed. The schema carries its version (PRAGMA user_version); an older ledger is upgraded in
+place after a copy is kept, a newer one is refused.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
 
-import pandas as pd
+from compensation_report import __version__
+from compensation_report.codec import Frames, Revision, decode_revisions, digest
+from compensation_report.errors import ConfigError
 
-from compensation_report.schema import CUSTOMERS, INCIDENTS, LOSSES, SheetSpec
+SCHEMA_VERSION = 2
+RELEASES = {1: "0.1.0", 2: "0.2.0"}  # the release that first wrote each schema version
 
-SCHEMA = """
+# Version 1, as release 0.1.0 wrote it (no user_version). A new ledger is made by this, then upgraded.
+SCHEMA_1 = """
 CREATE TABLE IF NOT EXISTS submissions (
     id INTEGER PRIMARY KEY,
     file_name TEXT NOT NULL,
@@ -68,21 +76,97 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 """
 
-SOURCE_COLUMNS = ["source_file", "source_sheet", "source_row"]
+# Version 2 (0.2.0): stored period results, the periods waiting to be priced again, the incidents of
+# rejected workbooks, and every report written and email composed (for revisions and `send`).
+SCHEMA_2 = """
+CREATE INDEX revisions_period ON incident_revisions (period, id);
+CREATE TABLE period_results (
+    id INTEGER PRIMARY KEY,
+    period TEXT NOT NULL,
+    run_id INTEGER,
+    priced_at TEXT NOT NULL,
+    rates_sha256 TEXT NOT NULL,
+    incidents INTEGER NOT NULL,
+    gross TEXT NOT NULL,
+    recovery TEXT NOT NULL,
+    net TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    units TEXT NOT NULL,
+    opening TEXT NOT NULL,
+    consumption TEXT NOT NULL,
+    tables BLOB
+);
+CREATE INDEX period_results_period ON period_results (period, id);
+CREATE TABLE stale_periods (period TEXT PRIMARY KEY);
+CREATE TABLE rejected_incidents (
+    submission_id INTEGER NOT NULL REFERENCES submissions (id),
+    incident_id TEXT NOT NULL,
+    period TEXT NOT NULL
+);
+CREATE INDEX rejected_incidents_submission ON rejected_incidents (submission_id);
+CREATE TABLE reports (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER,
+    period TEXT NOT NULL,
+    business_unit TEXT NOT NULL DEFAULT '',
+    path TEXT NOT NULL,
+    locale TEXT NOT NULL,
+    written_at TEXT NOT NULL,
+    figures TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    email TEXT NOT NULL
+);
+CREATE INDEX reports_scope ON reports (period, business_unit, id);
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    report_id INTEGER NOT NULL REFERENCES reports (id),
+    file_name TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    revises INTEGER REFERENCES messages (id),
+    preview INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL CHECK (status IN ('waiting', 'sent', 'written', 'superseded')),
+    recipients TEXT NOT NULL,
+    written_at TEXT NOT NULL
+);
+CREATE INDEX messages_report ON messages (report_id);
+"""
+
+CURRENT_RESULTS = "SELECT * FROM period_results WHERE id IN (SELECT MAX(id) FROM period_results GROUP BY period)"
+LATEST_REVISION = "r.id = (SELECT MAX(r2.id) FROM incident_revisions r2 WHERE r2.incident_id = r.incident_id)"
+
+
+class LedgerError(ConfigError):
+    """The ledger cannot be used by this release (exit 2, nothing changed)."""
 
 
 class Ledger:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, read_only: bool = False):
+        """Open (and create) the ledger, upgraded to this release's schema; `read_only`: as it is,
+        changing nothing (then `version` says which schema it has)."""
         self.path = path
+        if read_only:
+            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+            self.version = schema_version(self.db)
+            return
         self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.executescript(SCHEMA)
+        try:
+            self.version = schema_version(self.db)
+            refuse_newer(path, self.version)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self._upgrade()
+        except BaseException:
+            self.db.close()
+            raise
 
     def close(self) -> None:
         self.db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All or nothing; inside another transaction, part of it."""
+        if self.db.in_transaction:
+            yield self.db
+            return
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
@@ -90,6 +174,21 @@ class Ledger:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def _upgrade(self) -> None:
+        if self.version == SCHEMA_VERSION:
+            return
+        if self.version > 0:  # a ledger of an earlier release: a copy first, as it is
+            backup_to(self.db, self.path.with_name(f"{self.path.name}.bak-{RELEASES[self.version]}"))
+        with self.transaction():
+            if self.version == 0:
+                _execute_script(self.db, SCHEMA_1)
+            for version in range(max(self.version, 1) + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[version](self.db)
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self.version = SCHEMA_VERSION
 
     # -- runs -----------------------------------------------------------------------------
 
@@ -111,6 +210,13 @@ class Ledger:
             "UPDATE runs SET finished_at=?, status=?, report=?, incidents=?, gross=?, recovery=?, net=? WHERE id=?",
             (finished_at.isoformat(), status, report, incidents, str(gross), str(recovery), str(net), run_id))
 
+    def last_runs(self) -> dict[str, dict]:
+        """Per period, its last finished monthly run: when, and the figures it reported."""
+        rows = self.db.execute(
+            "SELECT period, finished_at, incidents, gross, recovery, net FROM runs WHERE id IN"
+            " (SELECT MAX(id) FROM runs WHERE status='done' GROUP BY period) ORDER BY period").fetchall()
+        return {r[0]: dict(zip(("period", "finished_at", "incidents", "gross", "recovery", "net"), r)) for r in rows}
+
     # -- email deliveries -----------------------------------------------------------------
 
     def expect_delivery(self, message_id: str, file_name: str, recipients: list[str]) -> None:
@@ -131,12 +237,89 @@ class Ledger:
         self.db.executemany("UPDATE deliveries SET attempts=attempts+1, last_error=? WHERE message_id=? AND recipient=?",
                             [(error, message_id, r) for r in recipients])
 
+    def message_sent(self, message_id: str) -> None:
+        """Every recipient has it."""
+        self.db.execute("UPDATE messages SET status='sent' WHERE message_id=? AND status='waiting'", (message_id,))
+
+    # -- reports and the messages that carry them ------------------------------------------
+
+    def record_report(self, run_id: int | None, period: str, business_unit: str, path: str, locale: str,
+                      written_at: datetime, figures: dict, digest: str, email: dict) -> int:
+        cur = self.db.execute(
+            "INSERT INTO reports (run_id, period, business_unit, path, locale, written_at, figures, digest, email)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, period, business_unit, path, locale, written_at.isoformat(), json.dumps(figures, ensure_ascii=False),
+             digest, json.dumps(email, ensure_ascii=False)))
+        return int(cur.lastrowid)
+
+    def report(self, report_id: int) -> dict:
+        return self._report_rows("WHERE id=?", (report_id,))[0]
+
+    def latest_report(self, period: str, business_unit: str) -> dict | None:
+        rows = self._report_rows("WHERE period=? AND business_unit=? ORDER BY id DESC LIMIT 1", (period, business_unit))
+        return rows[0] if rows else None
+
+    def _report_rows(self, where: str, args: tuple) -> list[dict]:
+        columns = ("id", "run_id", "period", "business_unit", "path", "locale", "written_at", "figures", "digest",
+                   "email")
+        rows = self.db.execute(f"SELECT {', '.join(columns)} FROM reports {where}", args).fetchall()
+        return [{**dict(zip(columns, r)), "figures": json.loads(r[7]), "email": json.loads(r[9])} for r in rows]
+
+    def record_message(self, report_id: int, file_name: str, message_id: str, revises: int | None, preview: bool,
+                       status: str, recipients: list[str], written_at: datetime) -> int:
+        cur = self.db.execute(
+            "INSERT INTO messages (report_id, file_name, message_id, revises, preview, status, recipients, written_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (report_id, file_name, message_id, revises, int(preview), status, json.dumps(recipients), written_at.isoformat()))
+        return int(cur.lastrowid)
+
+    def supersede_message(self, message_row_id: int) -> None:
+        """Never to be sent: its waiting recipients are not waiting for it any more."""
+        message_id = self.db.execute("SELECT message_id FROM messages WHERE id=?", (message_row_id,)).fetchone()[0]
+        self.db.execute("UPDATE messages SET status='superseded' WHERE id=?", (message_row_id,))
+        self.db.execute("DELETE FROM deliveries WHERE message_id=? AND status='waiting'", (message_id,))
+
+    _MESSAGE = ("SELECT m.id, m.report_id, m.file_name, m.message_id, m.revises, m.preview, m.status, m.recipients,"
+                " r.period, r.business_unit, r.digest, EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id ="
+                " m.message_id AND d.status='sent') FROM messages m JOIN reports r ON r.id = m.report_id ")
+    _MESSAGE_COLUMNS = ("id", "report_id", "file_name", "message_id", "revises", "preview", "status", "recipients",
+                        "period", "business_unit", "digest", "reached_someone")
+
+    def _messages(self, where: str, args: tuple = ()) -> list[dict]:
+        rows = self.db.execute(self._MESSAGE + where, args).fetchall()
+        return [{**dict(zip(self._MESSAGE_COLUMNS, r)), "recipients": json.loads(r[7])} for r in rows]
+
+    def latest_message(self, period: str, business_unit: str) -> dict | None:
+        """The newest message of a report scope that is not superseded (waiting, sent or written)."""
+        rows = self._messages("WHERE r.period=? AND r.business_unit=? AND m.status != 'superseded'"
+                              " ORDER BY m.id DESC LIMIT 1", (period, business_unit))
+        return rows[0] if rows else None
+
+    def last_delivered(self, period: str, business_unit: str) -> dict | None:
+        """The newest message of a report scope that reached someone: the figures they last heard of."""
+        rows = self._messages("WHERE r.period=? AND r.business_unit=? AND (m.status IN ('sent', 'written') OR EXISTS"
+                              " (SELECT 1 FROM deliveries d WHERE d.message_id = m.message_id AND d.status='sent'))"
+                              " ORDER BY m.id DESC LIMIT 1", (period, business_unit))
+        return rows[0] if rows else None
+
+    def message_scopes(self) -> list[tuple[str, str]]:
+        """Every (period, business unit) a message was ever composed for."""
+        return self.db.execute("SELECT DISTINCT r.period, r.business_unit FROM messages m JOIN reports r"
+                               " ON r.id = m.report_id ORDER BY 1, 2").fetchall()
+
+    def waiting_messages(self) -> list[dict]:
+        return self._messages("WHERE m.status = 'waiting' ORDER BY m.id")
+
     # -- submissions ----------------------------------------------------------------------
 
     def recorded_with_sha(self, sha256: str) -> list[tuple[int, str, str]]:
         """(id, status, stored_as) of every submission of these bytes, oldest first."""
         return self.db.execute("SELECT id, status, stored_as FROM submissions WHERE sha256=? ORDER BY id",
                                (sha256,)).fetchall()
+
+    def accepted_sha(self, sha256: str) -> bool:
+        return self.db.execute("SELECT 1 FROM submissions WHERE sha256=? AND status='accepted' LIMIT 1",
+                               (sha256,)).fetchone() is not None
 
     def record_submission(self, file_name: str, sha256: str, size: int, received_at: datetime, status: str,
                           run_id: int, problems: int = 0, stored_as: str | None = None) -> int:
@@ -146,6 +329,11 @@ class Ledger:
             (file_name, sha256, size, received_at.isoformat(), status, problems, stored_as, run_id))
         return int(cur.lastrowid)
 
+    def record_rejected_incidents(self, submission_id: int, incidents: list[tuple[str, str]]) -> None:
+        """(incident_id, period) of each incident a rejected workbook holds, to know when it is replaced."""
+        self.db.executemany("INSERT INTO rejected_incidents (submission_id, incident_id, period) VALUES (?, ?, ?)",
+                            [(submission_id, i, p) for i, p in incidents])
+
     def submissions(self, ids: list[int]) -> list[dict]:
         if not ids:
             return []
@@ -154,117 +342,221 @@ class Ledger:
                                " ORDER BY id", ids).fetchall()
         return [dict(zip(("id", "file_name", "sha256", "status", "received_at"), r)) for r in rows]
 
+    def open_rejections(self) -> list[dict]:
+        """Rejected workbooks not replaced since: the latest rejection of each file name, unless a later
+        workbook of that name was accepted or later accepted workbooks hold every incident it held.
+        Each with the period of the run that rejected it and the periods of its incidents."""
+        rows = self.db.execute(
+            "SELECT s.id, s.file_name, s.sha256, s.received_at, s.problems, s.stored_as, u.period FROM submissions s"
+            " LEFT JOIN runs u ON u.id = s.run_id WHERE s.status='rejected' AND NOT EXISTS"
+            " (SELECT 1 FROM submissions later WHERE later.id > s.id AND later.file_name = s.file_name"
+            "  AND later.status IN ('accepted', 'rejected'))"
+            " AND NOT (EXISTS (SELECT 1 FROM rejected_incidents ri WHERE ri.submission_id = s.id) AND NOT EXISTS"
+            "  (SELECT 1 FROM rejected_incidents ri WHERE ri.submission_id = s.id AND NOT EXISTS"
+            "   (SELECT 1 FROM incident_revisions r WHERE r.incident_id = ri.incident_id AND r.submission_id > s.id)))"
+            " ORDER BY s.id").fetchall()
+        rejections = []
+        for sid, name, sha, received, problems, stored_as, run_period in rows:
+            periods = {p for (p,) in self.db.execute("SELECT DISTINCT period FROM rejected_incidents"
+                                                     " WHERE submission_id=?", (sid,))}
+            rejections.append({"id": sid, "file_name": name, "sha256": sha, "received_at": received,
+                               "problems": problems, "stored_as": stored_as,
+                               "periods": periods | ({run_period} if run_period else set())})
+        return rejections
+
     # -- incidents ------------------------------------------------------------------------
 
     def add_revisions(self, submission_id: int, revisions: list[Revision]) -> list[str]:
-        """Store each incident of an accepted submission (`encode_revisions`); returns the ids that
-        replaced an earlier one."""
-        earlier = self._revision_counts([incident_id for incident_id, *_ in revisions])
-        self.db.executemany(
-            "INSERT INTO incident_revisions (submission_id, incident_id, revision, period, incident, losses, customers)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(submission_id, incident_id, earlier.get(incident_id, 0) + 1, *stored)
-             for incident_id, *stored in revisions])
-        return [incident_id for incident_id, *_ in revisions if earlier.get(incident_id)]
+        """Store each incident of an accepted submission (`codec.encode_revisions`); returns the ids that
+        replaced an earlier one. The periods it changes (its incidents', and the ones its revisions
+        leave) are marked to be priced again, in the same transaction."""
+        ids = [incident_id for incident_id, *_ in revisions]
+        earlier = self._revision_counts(ids)
+        with self.transaction():
+            left = self.current_periods([i for i in ids if earlier.get(i)])
+            self.db.executemany(
+                "INSERT INTO incident_revisions (submission_id, incident_id, revision, period, incident, losses,"
+                " customers) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(submission_id, incident_id, earlier.get(incident_id, 0) + 1, *stored)
+                 for incident_id, *stored in revisions])
+            self.mark_stale({period for _, period, *_ in revisions} | set(left.values()))
+        return [incident_id for incident_id in ids if earlier.get(incident_id)]
 
     def _revision_counts(self, incident_ids: list[str]) -> dict[str, int]:
         """How many revisions the ledger holds of each of these incidents (absent: none)."""
-        counts: dict[str, int] = {}
-        for start in range(0, len(incident_ids), 500):  # within SQLite's limit on parameters
-            chunk = incident_ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            counts.update(self.db.execute(f"SELECT incident_id, COUNT(*) FROM incident_revisions"
-                                          f" WHERE incident_id IN ({marks}) GROUP BY incident_id", chunk).fetchall())
-        return counts
+        return dict(self._chunked("SELECT incident_id, COUNT(*) FROM incident_revisions WHERE incident_id IN ({marks})"
+                                  " GROUP BY incident_id", incident_ids))
 
-    def latest_revisions(self) -> pd.DataFrame:
-        """submission_id and revision of the latest revision of every incident, by incident_id."""
-        rows = self.db.execute("SELECT incident_id, submission_id, revision FROM incident_revisions"
-                               " WHERE id IN (SELECT MAX(id) FROM incident_revisions GROUP BY incident_id)").fetchall()
-        return pd.DataFrame(rows, columns=["incident_id", "submission_id", "revision"]).set_index("incident_id")
+    def current_periods(self, incident_ids: list[str]) -> dict[str, str]:
+        """The period of the latest revision of each of these incidents (absent: not in the ledger)."""
+        return dict(self._chunked(f"SELECT r.incident_id, r.period FROM incident_revisions r"
+                                  f" WHERE r.incident_id IN ({{marks}}) AND {LATEST_REVISION}", incident_ids))
 
-    def current_incidents(self, received_before: datetime | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    def latest_revisions(self, incident_ids: list[str]) -> dict[str, tuple[int, int]]:
+        """incident_id → (submission_id, revision) of its latest revision."""
+        rows = self._chunked(f"SELECT r.incident_id, r.submission_id, r.revision FROM incident_revisions r"
+                             f" WHERE r.incident_id IN ({{marks}}) AND {LATEST_REVISION}", incident_ids)
+        return {i: (s, r) for i, s, r in rows}
+
+    def _chunked(self, query: str, values: list) -> list[tuple]:
+        rows: list[tuple] = []
+        for start in range(0, len(values), 500):  # within SQLite's limit on parameters
+            chunk = values[start:start + 500]
+            rows += self.db.execute(query.format(marks=",".join("?" * len(chunk))), chunk).fetchall()
+        return rows
+
+    def incidents_of_periods(self, periods: list[str]) -> Frames:
+        """The latest revision of every incident whose latest revision lies in one of these periods."""
+        if not periods:
+            return decode_revisions([])
+        marks = ",".join("?" * len(periods))
+        rows = self.db.execute(
+            f"SELECT r.submission_id, r.revision, r.incident, r.losses, r.customers FROM incident_revisions r"
+            f" WHERE r.period IN ({marks}) AND {LATEST_REVISION} ORDER BY r.id", periods).fetchall()
+        return decode_revisions(rows)
+
+    def current_incidents(self, received_before: datetime | None = None) -> Frames:
         """The latest revision of every incident (of the submissions received before a time, if given):
-        incidents (with revision, submission_id), losses, customers."""
+        incidents (with revision, submission_id), losses, customers. Every period: for a check of the
+        stored results, and for an --as-of rebuild."""
         cutoff = received_before.isoformat() if received_before else "9999"
         rows = self.db.execute(
             "SELECT r.submission_id, r.revision, r.incident, r.losses, r.customers FROM incident_revisions r"
             " JOIN (SELECT r2.incident_id, MAX(r2.id) AS id FROM incident_revisions r2"
             "       JOIN submissions s ON s.id = r2.submission_id WHERE s.received_at < ? GROUP BY r2.incident_id) latest"
             " ON latest.id = r.id ORDER BY r.id", (cutoff,)).fetchall()
-        incidents, losses, customers = [], [], []
-        for submission_id, revision, incident, own_losses, own_customers in rows:
-            incidents.append({**json.loads(incident), "submission_id": submission_id, "revision": revision})
-            losses += json.loads(own_losses)
-            customers += json.loads(own_customers)
-        return (_frame(incidents, INCIDENTS, ["submission_id", "revision"]), _frame(losses, LOSSES),
-                _frame(customers, CUSTOMERS))
+        return decode_revisions(rows)
+
+    # -- stored period results --------------------------------------------------------------
+
+    def mark_stale(self, periods: set[str]) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO stale_periods (period) VALUES (?)", [(p,) for p in sorted(periods)])
+
+    def stale_periods(self) -> set[str]:
+        return {p for (p,) in self.db.execute("SELECT period FROM stale_periods")}
+
+    def store_result(self, period: str, run_id: int | None, priced_at: datetime, rates_sha256: str,
+                     summary: dict, tables: bytes) -> None:
+        """A period's new result; the one it replaces keeps its figures but not its tables. The period
+        is no longer stale."""
+        with self.transaction():
+            self.db.execute("UPDATE period_results SET tables = NULL WHERE period = ? AND tables IS NOT NULL", (period,))
+            self.db.execute(
+                "INSERT INTO period_results (period, run_id, priced_at, rates_sha256, incidents, gross, recovery, net,"
+                " digest, units, opening, consumption, tables) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (period, run_id, priced_at.isoformat(), rates_sha256, summary["incidents"], str(summary["gross"]),
+                 str(summary["recovery"]), str(summary["net"]), summary["digest"],
+                 json.dumps(summary["units"], ensure_ascii=False),
+                 _usage_json(summary["opening"]), _usage_json(summary["consumption"]), tables))
+            self.db.execute("DELETE FROM stale_periods WHERE period = ?", (period,))
+
+    def results(self) -> dict[str, dict]:
+        """The current result of every priced period, without its tables: period → summary."""
+        cursor = self.db.execute(CURRENT_RESULTS.replace("SELECT *", "SELECT " + ", ".join(_SUMMARY)))
+        return {row[0]: _summary(row) for row in cursor}
+
+    def result_tables(self, period: str) -> bytes | None:
+        row = self.db.execute("SELECT tables FROM period_results WHERE period = ? ORDER BY id DESC LIMIT 1",
+                              (period,)).fetchone()
+        return row[0] if row else None
 
 
-Revision = tuple[str, str, str, str, str]  # incident_id, period, and as JSON: the incident, its losses, its customers
+_SUMMARY = ("period", "id", "rates_sha256", "incidents", "gross", "recovery", "net", "digest", "units", "opening",
+            "consumption", "priced_at")
 
 
-def encode_revisions(incidents: pd.DataFrame, losses: pd.DataFrame, customers: pd.DataFrame) -> list[Revision]:
-    """A workbook's incidents as the ledger stores them, each with its own losses and customers.
-    Needs no ledger: the reading children do it, on every core, for the parent to store."""
-    losses_of = _grouped(_records(losses, LOSSES))
-    customers_of = _grouped(_records(customers, CUSTOMERS))
-    return [(record["incident_id"], record["started_at"][:7], _json(record),
-             _json(losses_of.get(record["incident_id"], [])), _json(customers_of.get(record["incident_id"], [])))
-            for record in _records(incidents, INCIDENTS)]
+def _summary(row: tuple) -> dict:
+    summary = dict(zip(_SUMMARY, row))
+    summary.update(units=json.loads(summary["units"]), opening=_usage(summary["opening"]),
+                   consumption=_usage(summary["consumption"]))
+    for key in ("gross", "recovery", "net"):
+        summary[key] = Decimal(summary[key])
+    return summary
 
 
-def _grouped(records: list[dict]) -> dict[str, list[dict]]:
-    by_incident: dict[str, list[dict]] = {}
-    for record in records:
-        by_incident.setdefault(record["incident_id"], []).append(record)
-    return by_incident
+def _usage_json(usage: dict[int, Decimal | Fraction]) -> str:
+    return json.dumps({str(pos): exact_text(amount) for pos, amount in sorted(usage.items())})
 
 
-_json = json.JSONEncoder(check_circular=False).encode  # our own plain records: no cycles to look for
+def _usage(text: str) -> dict[int, Decimal | Fraction]:
+    return {int(pos): exact_value(amount) for pos, amount in json.loads(text).items()}
 
 
-def _records(frame: pd.DataFrame, spec: SheetSpec) -> list[dict]:
-    columns = SOURCE_COLUMNS + [c.name for c in spec.columns]
-    encoded = [_encoded(frame[column].tolist()) for column in columns]  # column-wise: fast
-    return [dict(zip(columns, row)) for row in zip(*encoded)]
+def exact_text(amount: Decimal | Fraction) -> str:
+    return f"{amount.numerator}/{amount.denominator}" if isinstance(amount, Fraction) else str(amount)
 
 
-def _encoded(values: list) -> list:
-    """A column's cells as JSON takes them; whole columns of text or of finite Decimals without a call each."""
-    kinds = set(map(type, values))
-    if kinds <= {str, int, type(None)}:
-        return values
-    if kinds <= {Decimal, type(None)}:
-        return [None if v is None else str(v) if v.is_finite() else _encode(v) for v in values]
-    if kinds <= {pd.Timestamp, type(pd.NaT)}:
-        return [None if v is pd.NaT else v.isoformat(sep=" ") for v in values]
-    return [v if type(v) is str else _encode(v) for v in values]
+def exact_value(text: str) -> Decimal | Fraction:
+    return Fraction(text) if "/" in text else Decimal(text)
 
 
-def _encode(value: object) -> object:
-    kind = type(value)
-    if kind is Decimal and value.is_finite():  # most cells after text: spare them pd.isna, the slowest test here
-        return str(value)
-    if kind is int:
-        return value
-    if value is None or pd.isna(value):
-        return None
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (pd.Timestamp, datetime)):
-        return value.isoformat(sep=" ")
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return value
+def schema_version(db: sqlite3.Connection) -> int:
+    """0: a new, empty ledger; 1: release 0.1.0's, which set no user_version; else PRAGMA user_version."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version == 0 and db.execute("SELECT 1 FROM sqlite_master WHERE name = 'submissions'").fetchone():
+        return 1
+    return version
 
 
-def _frame(records: list[dict], spec: SheetSpec, extra: list[str] = ()) -> pd.DataFrame:
-    columns = SOURCE_COLUMNS + [c.name for c in spec.columns] + list(extra)
-    frame = pd.DataFrame(records, columns=columns, dtype=object)
-    for column in spec.columns:
-        if column.kind == "number":
-            frame[column.name] = frame[column.name].map(lambda v: None if v is None else Decimal(v))
-        elif column.kind in ("datetime", "date"):
-            frame[column.name] = pd.to_datetime(frame[column.name]).astype("datetime64[ns]")
-    return frame
+def refuse_newer(path: Path, version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise LedgerError(f"{path} was written by a newer release of compensation-report (ledger schema {version});"
+                          f" this is release {__version__} (schema {SCHEMA_VERSION}), which cannot read it."
+                          " Nothing was changed: run the newer release")
+
+
+def backup_to(db: sqlite3.Connection, target: Path) -> Path:
+    """A consistent copy of the open ledger (write-ahead log included), written under a temporary name
+    and renamed; an existing copy of the same release is kept as it is."""
+    if target.exists():
+        return target
+    tmp = target.with_name(f".{target.name}.tmp")
+    copy = sqlite3.connect(tmp)
+    try:
+        db.backup(copy)
+    finally:
+        copy.close()
+    os.replace(tmp, target)
+    return target
+
+
+def _to_version_2(db: sqlite3.Connection) -> None:
+    """Stored results start empty: every period with incidents waits to be priced by the next run. The
+    messages release 0.1.0 delivered become the figures their recipients last heard of (from the run
+    that wrote each, and the incident revisions received before it), so an upgrade sends nothing by
+    itself, but a period that changed since is sent again as a revision."""
+    _execute_script(db, SCHEMA_2)
+    db.execute("INSERT OR IGNORE INTO stale_periods (period) SELECT DISTINCT period FROM incident_revisions")
+    delivered = db.execute(
+        "SELECT message_id, file_name, MIN(sent_at), json_group_array(recipient) FROM deliveries WHERE status='sent'"
+        " GROUP BY message_id ORDER BY MIN(sent_at)").fetchall()
+    for message_id, file_name, sent_at, recipients in delivered:
+        period = file_name.removeprefix("compensation_report_").removesuffix(".eml")
+        run = db.execute("SELECT id, started_at, report, incidents, gross, recovery, net FROM runs WHERE period=?"
+                         " AND status='done' AND finished_at <= ? ORDER BY id DESC LIMIT 1", (period, sent_at)).fetchone()
+        if run is None:  # a business unit's report, or a name of its own: not known well enough to revise
+            continue
+        run_id, started_at, report, count, gross, recovery, net = run
+        revisions = dict(db.execute(
+            "SELECT r.incident_id, r.revision FROM incident_revisions r JOIN submissions s ON s.id = r.submission_id"
+            " WHERE r.id IN (SELECT MAX(r2.id) FROM incident_revisions r2 JOIN submissions s2 ON s2.id ="
+            " r2.submission_id WHERE s2.received_at < ? GROUP BY r2.incident_id) AND r.period = ?",
+            (started_at, period)).fetchall())
+        figures = {"incidents": count, "gross": gross, "recovery": recovery, "net": net,
+                   "revisions": dict(sorted(revisions.items()))}
+        report_id = db.execute(
+            "INSERT INTO reports (run_id, period, business_unit, path, locale, written_at, figures, digest, email)"
+            " VALUES (?, ?, '', ?, '', ?, ?, ?, '{}')",
+            (run_id, period, report or "", sent_at, json.dumps(figures), digest(figures))).lastrowid
+        db.execute("INSERT INTO messages (report_id, file_name, message_id, preview, status, recipients, written_at)"
+                   " VALUES (?, ?, ?, 0, 'sent', ?, ?)", (report_id, file_name, message_id, recipients, sent_at))
+
+
+def _execute_script(db: sqlite3.Connection, script: str) -> None:
+    """Statement by statement: executescript would commit the upgrade's transaction first."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+MIGRATIONS = {2: _to_version_2}  # version n-1 → n, each in the upgrade's one transaction

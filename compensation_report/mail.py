@@ -109,6 +109,7 @@ def deliver(outbox: Path, smtp: SmtpConfig, ledger: Ledger) -> list[Path]:
             ledger.not_delivered(message_id, who, reason)
             failures.append(f"{path.name} to {', '.join(who)}: {reason}")
         if not refused:
+            ledger.message_sent(message_id)
             (outbox / "sent").mkdir(exist_ok=True)
             target = free_name(outbox / "sent", path.name)
             os.replace(path, target)

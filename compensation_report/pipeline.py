@@ -1,6 +1,7 @@
 """The commands as library calls: calls the stages in order and returns what happened; never prints.
 
-    run_period: inbox → validate → ledger → archive/rejected → price all incidents → report → email
+    run_period: inbox → check (one batch; the periods it touches priced) → ledger → archive/rejected
+                → stored period results brought up to date → the period's report → email (dispatch)
 """
 
 from __future__ import annotations
@@ -20,16 +21,19 @@ from typing import Iterator
 
 import pandas as pd
 
-from compensation_report import __version__, labels, mail
-from compensation_report.checking import Checked, Progress, check_and_price, check_workbook, check_workbooks
-from compensation_report.errors import ConfigError, DeliveryError, Problem
+from compensation_report import __version__, dispatch, labels, mail, results
+from compensation_report.checking import Checked, Progress, check_and_price, check_workbooks
+from compensation_report.codec import digest
+from compensation_report.errors import ConfigError, DeliveryError, Problem, StoredResultsDiffer
 from compensation_report.input_templates import write_incident_template, write_rates_template
 from compensation_report.ledger import Ledger
+from compensation_report.periods import EMPTY_DIGEST, PeriodResult, figures_of, split_by_period, totals_of
 from compensation_report.pricing import ZERO, Priced, price
 from compensation_report.resources import data_path
 from compensation_report.schema import CATEGORIES, RATES_WORKBOOK, sheet_names
 from compensation_report.standard import Standard, read_standard
-from compensation_report.tables import ReportInput, build_report, period_incidents
+from compensation_report.tables import ReportInput, TrendRow, build_report, period_incidents
+from compensation_report.validate import Submission
 from compensation_report.workbooks import UnreadableWorkbook, read_workbook, write_annotated_copy
 from compensation_report.workspace import (
     CONFIG_NAME, Burst, Config, RunLock, discover_inbox, free_name, load_config, move_to, sha256_of,
@@ -52,6 +56,7 @@ class FileOutcome:
     moved_to: Path | None = None
     submission_id: int | None = None
     recovered: bool = False  # recorded by an interrupted run; this run only finished the move
+    periods: dict[str, str] = field(default_factory=dict)  # incident_id → its period
 
 
 @dataclass
@@ -72,10 +77,22 @@ class RunResult:
     largest: list[dict] = field(default_factory=list)  # the period's top incidents by net, for the email
     report_input: ReportInput | None = None  # what the report was made of, for the per-unit reports
     unit_reports: list[tuple[Burst, RunResult]] = field(default_factory=list)  # one per [[email.burst]]
+    business_unit: str | None = None  # a per-unit report's unit
+    run_id: int | None = None
+    report_id: int | None = None  # its row in the ledger's reports
+    summaries: dict[str, dict] = field(default_factory=dict)  # every stored period's figures
+    open_rejections: list[dict] = field(default_factory=list)  # rejected workbooks of the period not replaced
+    changed_periods: list[str] = field(default_factory=list)  # the periods this run priced again
 
     @property
     def rejected(self) -> list[FileOutcome]:
         return [o for o in self.outcomes if o.status == "rejected"]
+
+    @property
+    def rejected_earlier(self) -> list[dict]:
+        """The period's workbooks rejected by an earlier run and not replaced since."""
+        this_run = {o.submission_id for o in self.outcomes}
+        return [r for r in self.open_rejections if r["id"] not in this_run]
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -85,12 +102,14 @@ class RunResult:
 
 
 def run_period(root: Path, period: str | None = None, locale: str | None = None, send_email: bool = True,
-               deliver: bool = True, as_of: date | None = None, progress: Progress | None = None) -> RunResult:
+               deliver: bool = True, as_of: date | None = None, progress: Progress | None = None,
+               verify: bool = False) -> RunResult:
     """The monthly batch (SPEC 1). Raises ConfigError / BusyError before changing anything.
     With `as_of`, the inbox is left alone and the report is rebuilt from the submissions received
     by the end of that day, under its own name; no email. `deliver` off (a dry run) writes the emails
     to outbox/ but sends none. `progress`, when given, hears of workbooks read, lines priced and
-    sheets written."""
+    sheets written. `verify`: compare the stored period results with a full re-price of the ledger
+    once they are up to date (StoredResultsDiffer when they differ)."""
     config = load_config(root)
     period = period or previous_month(date.today())
     check_period(period)
@@ -105,30 +124,69 @@ def run_period(root: Path, period: str | None = None, locale: str | None = None,
         ledger = Ledger(config.ledger_path)
         try:
             if as_of:
-                standard, rates_sha = standard_as_of(config, ledger, as_of, (standard, rates_sha))
+                result = as_of_report(config, ledger, (standard, rates_sha), period, locale, as_of, progress)
             else:
-                keep_rates(config, rates_sha)
-            run_id = ledger.start_run(period, datetime.now(), rates_sha)
-            inbox = [] if as_of else discover_inbox(config.folder("inbox"), config.settle_seconds, time.time())
-            arrivals = [(path, sha256_of(path)) for path in inbox]
-            checks, priced = check_new(arrivals, standard, ledger, progress) if not as_of else ({}, None)
-            outcomes = [log_outcome(ingest(path, sha, standard, ledger, config, run_id, checks.get(path)))
-                        for path, sha in arrivals]
-            result = build_period_report(config, ledger, standard, rates_sha, period, locale, outcomes, as_of,
-                                         progress, priced)
+                result = monthly_run(config, ledger, standard, rates_sha, period, locale, progress, verify)
             result.log, result.interrupted_run = log_path, lock.taken_over
-            log.info("period %s: %d incidents, gross %s, recovery %s, net %s %s; report %s", period,
-                     result.incident_count, result.gross, result.recovery, result.net, result.currency, result.report)
-            ledger.finish_run(run_id, datetime.now(), "as_of" if as_of else "done", str(result.report),
-                              result.incident_count,
-                              result.gross, result.recovery, result.net)
-            if not as_of:  # SPEC 1: the month's report, and one per [[email.burst]] unit, email or not
-                result.unit_reports = [(burst, business_unit_report(ledger, result, burst.business_unit))
-                                       for burst in config.email.bursts]
             if send_email and not as_of:
-                email_report(config, result, ledger, deliver)
+                email_reports(config, ledger, result, standard, rates_sha, deliver)
         finally:
             ledger.close()
+    return result
+
+
+def monthly_run(config: Config, ledger: Ledger, standard: Standard, rates_sha: str, period: str, locale: str,
+                progress: Progress | None, verify: bool) -> RunResult:
+    """Arrivals checked and stored, stored results brought up to date, the period's report written."""
+    keep_rates(config, rates_sha)
+    run_id = ledger.start_run(period, datetime.now(), rates_sha)
+    inbox = discover_inbox(config.folder("inbox"), config.settle_seconds, time.time())
+    arrivals = [(path, sha256_of(path)) for path in inbox]
+    checks, ready = check_arrivals(arrivals, standard, ledger, progress)
+    outcomes = [log_outcome(ingest(path, sha, ledger, config, run_id, checks.get(path))) for path, sha in arrivals]
+    fresh = results.refresh(ledger, standard, rates_sha, run_id, ready)
+    if progress:
+        lines = sum(len(r.priced.lines) for r in fresh.values())
+        progress("lines priced", lines, lines)
+    if verify:
+        differences = results.verify(ledger, standard, rates_sha)
+        if differences:
+            raise StoredResultsDiffer(differences)
+    summaries = ledger.results()
+    outcome = fresh.get(period) or results.load(ledger, period, standard)
+    result = build_period_report(config, ledger, standard, rates_sha, period, locale, outcomes, outcome, summaries,
+                                 progress=progress)
+    log.info("period %s: %d incidents, gross %s, recovery %s, net %s %s; report %s", period,
+             result.incident_count, result.gross, result.recovery, result.net, result.currency, result.report)
+    ledger.finish_run(run_id, datetime.now(), "done", str(result.report), result.incident_count,
+                      result.gross, result.recovery, result.net)
+    result.run_id = run_id
+    result.changed_periods = sorted(fresh)
+    # SPEC 1: the month's report, and one per [[email.burst]] unit, email or not
+    result.unit_reports = [(burst, business_unit_report(ledger, result, burst.business_unit))
+                           for burst in config.email.bursts]
+    for scope in [result] + [unit for _, unit in result.unit_reports]:
+        record_report(config, ledger, scope)
+    return result
+
+
+def as_of_report(config: Config, ledger: Ledger, today: tuple[Standard, str], period: str, locale: str,
+                 as_of: date, progress: Progress | None) -> RunResult:
+    """The report of `period` as the ledger stood at the end of `as_of`, with the standard of that day:
+    every incident then current priced at once (the stored results are today's)."""
+    standard, rates_sha = standard_as_of(config, ledger, as_of, today)
+    run_id = ledger.start_run(period, datetime.now(), rates_sha)
+    received_before = datetime.combine(as_of + timedelta(days=1), datetime.min.time())
+    priced = price(*ledger.current_incidents(received_before), standard)
+    split = split_by_period(priced, standard)
+    if progress:
+        progress("lines priced", len(priced.lines), len(priced.lines))
+    summaries = {p: results.summary_of(r) for p, r in split.items()}
+    outcome = split.get(period) or results.load_empty(period, standard)
+    result = build_period_report(config, ledger, standard, rates_sha, period, locale, [], outcome, summaries,
+                                 as_of=as_of, progress=progress)
+    ledger.finish_run(run_id, datetime.now(), "as_of", str(result.report), result.incident_count,
+                      result.gross, result.recovery, result.net)
     return result
 
 
@@ -208,17 +266,18 @@ def load_standard(path: Path) -> tuple[Standard, str]:
     return read_standard(book), sha256_of(path)
 
 
-def check_new(arrivals: list[tuple[Path, str]], standard: Standard, ledger: Ledger,
-              progress: Progress | None = None) -> tuple[dict[Path, Checked], Priced]:
-    """Check, in one batch, the first file of each content the ledger has never seen, and price
-    the ledger as it will be once the good ones are stored. A second copy of the same bytes gets
-    the first one's result: rejected with it, or a duplicate once it is accepted."""
+def check_arrivals(arrivals: list[tuple[Path, str]], standard: Standard, ledger: Ledger,
+                   progress: Progress | None = None) -> tuple[dict[Path, Checked], dict[str, PeriodResult]]:
+    """One check for every arrival: in one batch, the first file of each content the ledger has not
+    accepted before (new, or a copy of one rejected earlier: the standard may have been fixed
+    since), with the periods their incidents touch priced as the ledger will hold them. A second copy
+    of the same bytes gets the first one's result: rejected with it, or a duplicate once it is accepted."""
     first_of: dict[str, Path] = {}
     for path, sha in arrivals:
-        if sha not in first_of and not ledger.recorded_with_sha(sha):
+        if sha not in first_of and not ledger.accepted_sha(sha):
             first_of[sha] = path
-    paths = list(first_of.values())
-    checked, priced = check_and_price(paths, standard, ledger.current_incidents(), progress)
+    usage = {p: s["consumption"] for p, s in ledger.results().items()}
+    checked, priced = check_and_price(list(first_of.values()), standard, ledger, usage, progress)
     result_of = dict(zip(first_of, checked))
     return {path: _as_copy(result_of[sha], path.name) for path, sha in arrivals if sha in result_of}, priced
 
@@ -229,42 +288,55 @@ def _as_copy(checked: Checked, name: str) -> Checked:
     return submission, [replace(problem, file=name) for problem in problems]
 
 
-def ingest(path: Path, sha: str, standard: Standard, ledger: Ledger, config: Config, run_id: int,
-           checked: Checked | None = None) -> FileOutcome:
-    """One inbox file: duplicate, accepted or rejected. The ledger row, with the place the file is
-    going to, is committed before anything moves, so a run killed at any point is finished by the
-    next one: a file whose recorded place is still empty is moved there, and counted once.
-    `checked` is the file's check from the batch, when it had one."""
+def ingest(path: Path, sha: str, ledger: Ledger, config: Config, run_id: int,
+           checked: Checked | None) -> FileOutcome:
+    """One inbox file: duplicate, accepted or rejected, as its check in the batch said (`checked`:
+    none for bytes accepted before). The ledger row, with the place the file is going to, is
+    committed before anything moves, so a run killed at any point is finished by the next one: a
+    file whose recorded place is still empty is moved there, and counted once."""
     size, received = path.stat().st_size, datetime.now()
     recorded = ledger.recorded_with_sha(sha)
     unfinished = next(((sid, status, stored) for sid, status, stored in recorded
                        if not (config.root / stored).exists()), None)
-    if unfinished is not None:
-        return finish(path, sha, unfinished, standard, config)
+    if unfinished is not None and (unfinished[1] != "rejected" or (checked is not None and checked[1])):
+        return finish(path, sha, unfinished, checked, config)
     if any(status == "accepted" for _, status, _ in recorded):
         target = free_name(_archive(config, received), path.name)
         sid = ledger.record_submission(path.name, sha, size, received, "duplicate", run_id, stored_as=_rel(config, target))
         return FileOutcome(path.name, "duplicate", sha, moved_to=move_to(path, target), submission_id=sid)
-    submission, problems = checked or check_workbook(path, standard)
+    submission, problems = checked
     if problems:
         target = free_name(config.folder("rejected"), path.name)
-        sid = ledger.record_submission(path.name, sha, size, received, "rejected", run_id, len(problems),
-                                       _rel(config, target))
+        with ledger.transaction():
+            sid = ledger.record_submission(path.name, sha, size, received, "rejected", run_id, len(problems),
+                                           _rel(config, target))
+            ledger.record_rejected_incidents(sid, incident_periods(submission))
         return reject(path, sha, problems, target, sid)
     target = free_name(_archive(config, received), path.name)
     with ledger.transaction():
         sid = ledger.record_submission(path.name, sha, size, received, "accepted", run_id, stored_as=_rel(config, target))
         revised = ledger.add_revisions(sid, submission.revisions)
     return FileOutcome(path.name, "accepted", sha, incidents=list(submission.incidents["incident_id"]),
-                       revised=revised, notes=submission.notes, moved_to=move_to(path, target), submission_id=sid)
+                       revised=revised, notes=submission.notes, moved_to=move_to(path, target), submission_id=sid,
+                       periods=dict(incident_periods(submission)))
 
 
-def finish(path: Path, sha: str, unfinished: tuple[int, str, str], standard: Standard, config: Config) -> FileOutcome:
-    """Complete what an interrupted run recorded for these bytes."""
+def incident_periods(submission: Submission | None) -> list[tuple[str, str]]:
+    """(incident_id, period) of each incident of a workbook that could be read."""
+    if submission is None:
+        return []
+    frame = submission.incidents[submission.incidents["started_at"].notna() & submission.incidents["incident_id"].notna()]
+    return list(zip(frame["incident_id"], frame["started_at"].dt.strftime("%Y-%m")))
+
+
+def finish(path: Path, sha: str, unfinished: tuple[int, str, str], checked: Checked | None,
+           config: Config) -> FileOutcome:
+    """Complete what an interrupted run recorded for these bytes: the move, and for a rejected
+    workbook its errors file and annotated copy, from this run's check of it."""
     sid, status, stored = unfinished
     target = config.root / stored
     if status == "rejected":
-        outcome = reject(path, sha, check_workbook(path, standard)[1], target, sid)
+        outcome = reject(path, sha, checked[1], target, sid)
     else:
         outcome = FileOutcome(path.name, status, sha, moved_to=move_to(path, target), submission_id=sid)
     outcome.recovered = True
@@ -296,28 +368,35 @@ def errors_text(problems: list[Problem]) -> str:
 
 
 def build_period_report(config: Config, ledger: Ledger, standard: Standard, rates_sha: str, period: str,
-                        locale: str, outcomes: list[FileOutcome], as_of: date | None = None,
-                        progress: Progress | None = None, priced: Priced | None = None) -> RunResult:
-    """The report from every stored incident: priced here, or given (the check's joint pricing),
-    with each incident's submission and revision filled in from the ledger."""
-    if priced is None:
-        received_before = datetime.combine(as_of + timedelta(days=1), datetime.min.time()) if as_of else None
-        priced = price(*ledger.current_incidents(received_before), standard)
-    else:
-        priced.incidents = with_revisions(priced.incidents, ledger)
-    if progress:
-        progress("lines priced", len(priced.lines), len(priced.lines))
-    in_period = period_incidents(priced.incidents, period)
-    warnings = run_warnings(outcomes, priced, period, locale)
+                        locale: str, outcomes: list[FileOutcome], outcome: PeriodResult, summaries: dict[str, dict],
+                        as_of: date | None = None, progress: Progress | None = None) -> RunResult:
+    """The report of one priced period; the earlier periods' figures from their stored summaries."""
+    open_rejections = [r for r in ledger.open_rejections() if period in r["periods"]]
     data = ReportInput(
-        period=period, locale=locale, standard=standard, priced=priced, generated_at=report_clock(),
+        period=period, locale=locale, standard=standard, priced=outcome.priced, generated_at=report_clock(),
         version=__version__, rates_file=config.rates.name, rates_sha256=rates_sha,
-        submissions=report_submissions(ledger, outcomes, in_period), warnings=warnings,
-        large_loss=config.large_loss,
+        submissions=report_submissions(ledger, outcomes, outcome.priced.incidents),
+        warnings=run_warnings(outcomes, outcome, period, locale, open_rejections), large_loss=config.large_loss,
+        trend=trend_rows(summaries, outcome), aggregate_used=results.usage_to(period, summaries),
     )
     suffix = f"_as_of_{as_of.isoformat()}" if as_of else ""
     path = config.folder("reports") / period / f"compensation_report_{period}{suffix}.xlsx"
-    return write_period_report(data, path, outcomes, progress)
+    result = write_period_report(data, path, outcomes, progress)
+    result.summaries, result.open_rejections = summaries, open_rejections
+    return result
+
+
+def trend_rows(summaries: dict[str, dict], outcome: PeriodResult, unit: str | None = None) -> list[TrendRow]:
+    """Up to 11 earlier periods with incidents (of the unit, when given), from their stored figures,
+    then this one."""
+    rows = []
+    for earlier in sorted(p for p in summaries if p < outcome.period):
+        figures = summaries[earlier] if unit is None else summaries[earlier]["units"].get(unit)
+        if figures and figures["incidents"]:
+            rows.append(TrendRow(earlier, figures["incidents"], Decimal(str(figures["gross"])),
+                                 Decimal(str(figures["recovery"]))))
+    totals = outcome.totals(unit)
+    return (rows + [TrendRow(outcome.period, totals.incidents, totals.gross, totals.recovery)])[-12:]
 
 
 def write_period_report(data: ReportInput, path: Path, outcomes: list[FileOutcome],
@@ -325,26 +404,29 @@ def write_period_report(data: ReportInput, path: Path, outcomes: list[FileOutcom
     write_report(build_report(data), path, data.generated_at,
                  (lambda done, total: progress("sheets written", done, total)) if progress else None,
                  labels.number_formats(data.locale, data.standard.reporting_currency))
-    in_period = period_incidents(data.priced.incidents, data.period)
-    gross, recovery = sum(in_period["gross"], ZERO), sum(in_period["recovery"], ZERO)
-    return RunResult(data.period, data.standard.reporting_currency, path, outcomes, len(in_period), gross, recovery,
-                     gross - recovery, data.warnings, largest=largest_incidents(in_period), report_input=data)
+    totals = totals_of(data.priced.incidents)
+    return RunResult(data.period, data.standard.reporting_currency, path, outcomes, totals.incidents, totals.gross,
+                     totals.recovery, totals.net, data.warnings, largest=largest_incidents(data.priced.incidents),
+                     report_input=data)
 
 
 def business_unit_report(ledger: Ledger, result: RunResult, unit: str) -> RunResult:
-    """The run's report cut down to one business unit: same sheets, only its incidents (every period,
-    for its trend), their lines, customers and insurance claims; no other unit's files or warnings."""
+    """The run's report cut down to one business unit: same sheets, only its incidents, their lines,
+    customers and insurance claims, its own trend; no other unit's files or warnings."""
     data = result.report_input
     own = data.priced.incidents[data.priced.incidents["business_unit"] == unit]
     ids = set(own["incident_id"])
     priced = Priced(data.priced.lines[data.priced.lines["incident_id"].isin(ids)], own,
                     data.priced.customers[data.priced.customers["incident_id"].isin(ids)],
                     data.priced.insurance[data.priced.insurance["incident_id"].isin(ids)])
-    in_period = period_incidents(own, data.period)
     outcomes = [o for o in result.outcomes if ids & set(o.incidents)]
-    unit_data = replace(data, priced=priced, warnings=[], submissions=report_submissions(ledger, outcomes, in_period))
+    unit_outcome = PeriodResult(data.period, priced)
+    unit_data = replace(data, priced=priced, warnings=[], submissions=report_submissions(ledger, outcomes, own),
+                        trend=trend_rows(result.summaries, unit_outcome, unit))
     path = result.report.with_name(f"{result.report.stem}_{file_safe(unit)}.xlsx")  # never another unit's
-    return write_period_report(unit_data, path, outcomes)
+    unit_result = write_period_report(unit_data, path, outcomes)
+    unit_result.business_unit = unit
+    return unit_result
 
 
 def file_safe(text: str) -> str:
@@ -370,12 +452,6 @@ def largest_incidents(in_period: pd.DataFrame, count: int = 5) -> list[dict]:
              "business_unit": r.business_unit, "net": f"{r.net:,.2f}"} for r in top]
 
 
-def with_revisions(incidents: pd.DataFrame, ledger: Ledger) -> pd.DataFrame:
-    latest = ledger.latest_revisions()
-    return incidents.assign(submission_id=incidents["incident_id"].map(latest["submission_id"]),
-                            revision=incidents["incident_id"].map(latest["revision"]))
-
-
 def report_clock() -> datetime:
     """SOURCE_DATE_EPOCH, when set, stands for 'now' in the report, so reruns are byte-identical."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -391,13 +467,22 @@ def report_submissions(ledger: Ledger, outcomes: list[FileOutcome], in_period: p
     return [{**s, "incidents": counts.get(s["id"], 0)} for s in ledger.submissions([int(i) for i in ids])]
 
 
-def run_warnings(outcomes: list[FileOutcome], priced: Priced, period: str, locale: str = "en") -> list[tuple[str, str]]:
+def run_warnings(outcomes: list[FileOutcome], outcome: PeriodResult, period: str, locale: str = "en",
+                 open_rejections: list[dict] = ()) -> list[tuple[str, str]]:
     """Non-fatal findings for the Warnings sheet. The sentences are the locale's; a problem found in
-    a workbook (notes, pricing) keeps the checker's English words, as in the errors files."""
+    a workbook (notes, pricing) keeps the checker's English words, as in the errors files. A workbook
+    rejected by an earlier run stays here until it is replaced."""
     def say(key: str, **values: object) -> str:
         return labels.text(key, locale).format(**values)
 
     warnings = []
+    this_run = {o.submission_id for o in outcomes}
+    for rejection in open_rejections:
+        if rejection["id"] not in this_run:
+            warnings.append(("rejected_earlier", say("warn_rejected_earlier", file=rejection["file_name"],
+                                                     received=rejection["received_at"][:10],
+                                                     count=rejection["problems"],
+                                                     errors=f"{rejection['stored_as']}.errors.txt")))
     for o in outcomes:
         if o.status == "rejected":
             warnings.append(("rejected", say("warn_rejected", file=o.file, count=len(o.problems),
@@ -406,53 +491,92 @@ def run_warnings(outcomes: list[FileOutcome], priced: Priced, period: str, local
             warnings.append(("duplicate", say("warn_duplicate", file=o.file)))
         warnings += [("revised", say("warn_revised", incident=i, file=o.file)) for i in o.revised]
         warnings += [("note", note) for note in o.notes]
-    periods = priced.incidents.set_index("incident_id")["period"]
     for o in outcomes:
-        for incident_id in o.incidents:
-            if periods.get(incident_id, period) != period:
+        for incident_id, other in o.periods.items():
+            if other != period:
                 warnings.append(("other_period", say("warn_other_period", incident=incident_id, file=o.file,
-                                                     period=periods[incident_id])))
-    warnings += [("pricing", f"{i.source_file} › {i.sheet} › row {i.source_row}: {i.message}") for i in priced.issues]
+                                                     period=other)))
+    warnings += [("pricing", f"{i.source_file} › {i.sheet} › row {i.source_row}: {i.message}")
+                 for i in outcome.priced.issues]
     return warnings
 
 
 # -- email ---------------------------------------------------------------------------------
 
 
-def email_report(config: Config, result: RunResult, ledger: Ledger, deliver: bool = True) -> None:
-    """The report email into outbox/ for [email] to, and for each [[email.burst]] that unit's own
-    report to its own recipients; in smtp mode, unless `deliver` is off (a dry run), they are
-    delivered (a failure keeps them there)."""
+def record_report(config: Config, ledger: Ledger, result: RunResult) -> None:
+    """A report written, with its figures and what its email would say, for the email decisions."""
+    figures = figures_of(result.report_input.priced.incidents)
+    result.report_id = ledger.record_report(result.run_id, result.period, result.business_unit or "",
+                                            _rel(config, result.report), result.report_input.locale, datetime.now(),
+                                            figures, digest(figures), email_context(config, result))
+
+
+def email_context(config: Config, result: RunResult) -> dict:
+    return {
+        "period": result.period, "currency": result.currency, "incident_count": result.incident_count,
+        "gross": f"{result.gross:,.2f}", "recovery": f"{result.recovery:,.2f}", "net": f"{result.net:,.2f}",
+        "rejected": sorted({o.file for o in result.rejected} | {r["file_name"] for r in result.open_rejections}),
+        "largest": result.largest, "report_path": result.report.relative_to(config.root).as_posix(),
+        "business_unit": result.business_unit, "categories": category_totals(result),
+    }
+
+
+def email_reports(config: Config, ledger: Ledger, result: RunResult, standard: Standard, rates_sha: str,
+                  deliver: bool = True) -> None:
+    """The run's emails (SPEC 8): the period's report to [email] to and each [[email.burst]] unit's to
+    its own recipients, unless they have these figures already; every other period whose figures
+    changed since its email reached someone, its report again, as a revision. In smtp mode, unless
+    `deliver` is off (a dry run: previews), they are delivered (a failure keeps them in outbox/)."""
     try:
-        if config.email.to:
-            result.emails.append(_outbox_email(config, result, config.email.to))
-        for burst, unit_result in result.unit_reports:
-            result.emails.append(_outbox_email(config, unit_result, burst.to, burst.business_unit))
-        if config.email.mode == "smtp" and deliver and result.emails:
-            mail.deliver(config.folder("outbox"), config.email.smtp, ledger)
+        preview = not deliver
+        scopes = [(result, config.email.to)] + [(unit, burst.to) for burst, unit in result.unit_reports]
+        for report, to in scopes:
+            if written := dispatch.queue(config, ledger, ledger.report(report.report_id), to, preview):
+                result.emails.append(written)
+        for report in changed_reports(config, ledger, result, standard, rates_sha):
+            if written := dispatch.queue(config, ledger, ledger.report(report.report_id), (), preview):
+                result.emails.append(written)
+        if config.email.mode == "smtp" and deliver:
+            dispatch.deliver(config, ledger)
     except DeliveryError as exc:
         result.email_error = exc
 
 
-def _outbox_email(config: Config, result: RunResult, to: tuple[str, ...], business_unit: str | None = None) -> Path:
-    context = {
-        "period": result.period, "currency": result.currency, "incident_count": result.incident_count,
-        "gross": f"{result.gross:,.2f}", "recovery": f"{result.recovery:,.2f}", "net": f"{result.net:,.2f}",
-        "rejected": [o.file for o in result.rejected], "largest": result.largest,
-        "report_path": result.report.relative_to(config.root).as_posix(), "business_unit": business_unit,
-        "categories": category_totals(result),
-    }
-    message = mail.render_report_email(config.email, context, result.report, datetime.now(timezone.utc), to,
-                                       result.report_input.locale)
-    return mail.write_outbox(message, config.folder("outbox"), result.report.with_suffix(".eml").name)
+def changed_reports(config: Config, ledger: Ledger, result: RunResult, standard: Standard,
+                    rates_sha: str) -> list[RunResult]:
+    """The reports, written now, of the other periods (and their units) whose latest email carries
+    other figures than the stored ones."""
+    written: dict[str, RunResult] = {}
+    reports = []
+    for period, unit in ledger.message_scopes():
+        last = ledger.latest_message(period, unit)
+        summary = result.summaries.get(period)
+        now = summary and (summary["digest"] if not unit else summary["units"].get(unit, {}).get("digest"))
+        if period == result.period or last is None or last["digest"] == (now or EMPTY_DIGEST):
+            continue
+        if period not in written:
+            outcome = results.load(ledger, period, standard)
+            written[period] = build_period_report(config, ledger, standard, rates_sha, period,
+                                                  result.report_input.locale, [], outcome, result.summaries)
+            written[period].run_id = result.run_id
+            record_report(config, ledger, written[period])
+        report = written[period] if not unit else business_unit_report(ledger, written[period], unit)
+        if unit:
+            report.run_id = result.run_id
+            record_report(config, ledger, report)
+        reports.append(report)
+    return reports
 
 
 def send_outbox(root: Path) -> list[Path]:
-    """`send`: deliver what waits in outbox/, under the workspace lock so a run cannot send it too."""
+    """`send`: deliver what waits in outbox/, under the workspace lock so a run cannot send it too. A
+    waiting email whose period has a later report with other figures goes out as that report."""
     config = load_config(root)
     with RunLock(root):
         ledger = Ledger(config.ledger_path)
         try:
+            dispatch.refresh_waiting(config, ledger)
             return mail.deliver(config.folder("outbox"), config.email.smtp, ledger)
         finally:
             ledger.close()

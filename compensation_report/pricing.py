@@ -8,7 +8,7 @@ and FX look-ups are joins over whole tables. Only the two rules that consume a r
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import (ROUND_HALF_UP, Context, Decimal, DivisionByZero, Inexact, InvalidOperation,
                      Overflow, localcontext)
@@ -152,13 +152,26 @@ def rounded(values: Iterable[Decimal | Fraction]) -> list[Decimal]:
 
 @dataclass(frozen=True)
 class PricingIssue:
-    """A row that cannot be priced. `sheet` is the canonical sheet name (Incidents, Losses, Customers)."""
+    """A row that cannot be priced. `sheet` is the canonical sheet name (Incidents, Losses, Customers);
+    `workbook`, the row's `workbook` column when its frame has one (the checker numbers the workbooks
+    it prices together that way)."""
 
     source_file: str
     sheet: str
     source_row: int
     column: str
     message: str
+    workbook: int | None = None
+    incident_id: str | None = None
+
+    @classmethod
+    def of(cls, row, sheet: str, column: str, message: str) -> PricingIssue:
+        workbook = getattr(row, "workbook", None)
+        return cls(row.source_file, sheet, row.source_row, column, message,
+                   None if workbook is None or pd.isna(workbook) else int(workbook), getattr(row, "incident_id", None))
+
+
+Usage = Mapping[int, Decimal | Fraction]  # policy (its position on the Insurance sheet) → aggregate used, policy currency
 
 
 @dataclass
@@ -168,24 +181,29 @@ class Priced:
     customers: pd.DataFrame
     insurance: pd.DataFrame
     issues: list[PricingIssue] = field(default_factory=list)
+    aggregate_used: dict[int, Decimal | Fraction] = field(default_factory=dict)  # after these incidents, per policy
 
 
 # --------------------------------------------------------------------------------------------
 # Entry point
 
 
-def price(incidents: pd.DataFrame, losses: pd.DataFrame, customers: pd.DataFrame, standard) -> Priced:
-    """Price every incident given (all periods: limits need them). Rules 1–7 of SPEC 4."""
+def price(incidents: pd.DataFrame, losses: pd.DataFrame, customers: pd.DataFrame, standard,
+          opening: Usage | None = None) -> Priced:
+    """Price the incidents given, rules 1–7 of SPEC 4. `opening`: what earlier incidents, not given
+    here, used of each policy's aggregate limit (none: these are the first). Priced period by
+    period in order, each opening where the one before left off, gives what all at once gives."""
     issues: list[PricingIssue] = []
     inc = incident_context(incidents, standard.reporting_currency)
     loss_lines, sla_lines, customer_rows, fine_lines = _priced_rows(inc, losses, customers, standard, issues)
     cap_lines = item_cap_adjustments(loss_lines, standard.reporting_currency)
     sla_caps = sla_period_cap_adjustments(sla_lines, customer_rows, standard.reporting_currency)
     gross_lines = _concat([loss_lines, cap_lines, sla_lines, sla_caps, fine_lines])
-    recovery_lines, insurance = price_insurance(gross_lines, inc, standard, issues)
+    recovery_lines, insurance = price_insurance(gross_lines, inc, standard, issues, opening or {})
     lines = order_lines(_concat([gross_lines, recovery_lines]), inc)
     totals = incident_totals(inc, lines)
-    return Priced(lines, totals, _customer_detail(customer_rows, sla_caps), insurance, issues)
+    used = dict(zip(insurance["policy_pos"], insurance["aggregate_used_after"]))  # sorted: the last claim's
+    return Priced(lines, totals, _customer_detail(customer_rows, sla_caps), insurance, issues, used)
 
 
 def pricing_issues(incidents: pd.DataFrame, losses: pd.DataFrame, customers: pd.DataFrame,
@@ -249,7 +267,7 @@ def _convert(frame: pd.DataFrame, standard, issues: list[PricingIssue], sheet: s
     frame = frame.assign(fx_rate=fx_rates(frame["currency"], frame["start_date"], standard))
     missing = frame["fx_rate"].isna()
     for _, row in frame[missing].iterrows():
-        issues.append(PricingIssue(row.source_file, sheet, row.source_row, column,
+        issues.append(PricingIssue.of(row, sheet, column,
                                    f"no FX rate for {row.currency} on {row.start_date:%Y-%m-%d} on the FX sheet"))
     frame = frame[~missing]  # a frame of its own (pandas copies on write): no .copy(), which is slow on wide frames
     frame["amount"] = rounded(products(frame["amount_original"], frame["fx_rate"]))
@@ -298,7 +316,7 @@ def _report_unpriced(lines: pd.DataFrame, chosen: pd.DataFrame, standard, issues
         if (row.category, row["item"]) not in known:
             issues.append(_unknown_item(row))
         else:
-            issues.append(PricingIssue(row.source_file, "Losses", row.source_row, "item",
+            issues.append(PricingIssue.of(row, "Losses", "item",
                                        f"no rate for {row.category}.{row['item']} valid on {row.start_date:%Y-%m-%d} "
                                        f"for severity {row.severity} on the Rates sheet"))
 
@@ -312,7 +330,7 @@ def unknown_names(standard, losses: pd.DataFrame, customers: pd.DataFrame) -> li
     issues = []
     for _, row in losses[losses["item"].notna()].iterrows():
         if pd.isna(row.category) and row["item"] not in any_category:
-            issues.append(PricingIssue(row.source_file, "Losses", row.source_row, "item",
+            issues.append(PricingIssue.of(row, "Losses", "item",
                                        f"item \"{row['item']}\" is not on the Rates sheet"))
         elif pd.notna(row.category) and (row.category, row["item"]) not in known:
             issues.append(_unknown_item(row))
@@ -325,12 +343,12 @@ def _known_items(standard) -> set[tuple[str, str]]:
 
 
 def _unknown_item(row) -> PricingIssue:
-    return PricingIssue(row.source_file, "Losses", row.source_row, "item",
+    return PricingIssue.of(row, "Losses", "item",
                         f"item \"{row['item']}\" is not on the Rates sheet for category {row.category}")
 
 
 def _unknown_tier(row) -> PricingIssue:
-    return PricingIssue(row.source_file, "Customers", row.source_row, "sla_tier",
+    return PricingIssue.of(row, "Customers", "sla_tier",
                         f'sla_tier "{row.sla_tier}" is not on the SLA sheet')
 
 
@@ -351,7 +369,7 @@ def _apply_basis(lines: pd.DataFrame, reporting_currency: str, issues: list[Pric
     blank = lines["quantity"].isna()
     for _, row in lines[blank].iterrows():
         column = "amount" if row.basis == "direct" else "quantity"
-        issues.append(PricingIssue(row.source_file, "Losses", row.source_row, column,
+        issues.append(PricingIssue.of(row, "Losses", column,
                                    f"{column} is blank; {row.category}.{row['item']} is priced {row.basis}"
                                    + (f" per {row.unit}" if row.basis == "per_unit" else "")))
     lines = lines[~blank]
@@ -402,7 +420,7 @@ def price_sla(customers: pd.DataFrame, inc: pd.DataFrame, standard, issues: list
     rows["fx_rate"] = fx_rates(rows["currency"], rows["start_date"], standard)
     missing = rows["fx_rate"].isna() & _sla_needs_fx(rows)  # FX only where money is converted
     for _, row in rows[missing].iterrows():
-        issues.append(PricingIssue(row.source_file, "Customers", row.source_row, "monthly_fee",
+        issues.append(PricingIssue.of(row, "Customers", "monthly_fee",
                                    f"no FX rate for {row.currency} on {row.start_date:%Y-%m-%d} on the FX sheet"))
     rows = rows[~missing].copy()
     rows["rate_sheet"] = standard.sheet_names["SLA"]
@@ -526,13 +544,14 @@ def price_fines(inc: pd.DataFrame, standard, issues: list[PricingIssue]) -> pd.D
 # Rule 6: insurance recovery
 
 
-def price_insurance(lines: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[PricingIssue]):
+def price_insurance(lines: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[PricingIssue],
+                    opening: Usage | None = None):
     """Recovery lines per incident and policy, and the per-policy detail for the Insurance sheet."""
     covered = assign_policies(lines, inc, standard.insurance)
     if covered.empty:
         return pd.DataFrame(columns=LINE_COLUMNS), _empty_insurance()
     claims = _claims(covered, inc, standard, issues)
-    claims = apply_aggregate_limits(claims)
+    claims = apply_aggregate_limits(claims, opening or {})
     recoveries = claims[claims["recovery"] != ZERO]
     recovery_lines = recoveries.assign(
         category="INSURANCE", item="recovery", basis="insurance", quantity=recoveries["eligible"],
@@ -582,7 +601,7 @@ def _claims(covered: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[Pri
     claims = pd.DataFrame([(i, p, e) for (i, p), e in eligible.items()], columns=["incident_id", "policy_pos", "eligible"])
     claims = claims.merge(policies, on="policy_pos")
     claims = claims.merge(inc[["incident_id", "started_at", "start_date", "period", "source_file", "source_sheet",
-                               "source_row"]], on="incident_id")
+                               "source_row", *(["workbook"] if "workbook" in inc else [])]], on="incident_id")
     claims["fx_rate"] = fx_rates(claims["currency"], claims["start_date"], standard)
     # Only a deductible or a limit is converted; a policy with neither needs no FX row.
     converted = claims[["deductible", "per_incident_limit", "aggregate_limit"]].map(
@@ -590,7 +609,7 @@ def _claims(covered: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[Pri
     claims["fx_rate"] = claims["fx_rate"].where(claims["fx_rate"].notna() | converted, ONE)
     missing = claims["fx_rate"].isna()
     for _, row in claims[missing].iterrows():
-        issues.append(PricingIssue(row.source_file, "Incidents", row.source_row, "started_at",
+        issues.append(PricingIssue.of(row, "Incidents", "started_at",
                                    f"no FX rate for {row.currency} on {row.start_date:%Y-%m-%d} "
                                    f"(needed for policy {row.policy_id})"))
     claims = claims[~missing].copy()
@@ -616,12 +635,12 @@ def downtime_share(duration_hours: Decimal | Fraction, waiting_hours) -> Decimal
     return Decimal(share.numerator) if share.denominator == 1 else share
 
 
-def apply_aggregate_limits(claims: pd.DataFrame) -> pd.DataFrame:
-    """Consume each policy's aggregate limit in order of started_at, then incident_id, over all
-    incidents given (earlier periods included). Usage is tracked in the policy's currency."""
+def apply_aggregate_limits(claims: pd.DataFrame, opening: Usage | None = None) -> pd.DataFrame:
+    """Consume each policy's aggregate limit in order of started_at, then incident_id, from what
+    `opening` says earlier incidents used. Usage is tracked in the policy's currency."""
     claims = claims.sort_values(["policy_pos", "started_at", "incident_id"]).reset_index(drop=True)
     recovery, used_before, used_after = [], [], []
-    used: dict[int, Decimal | Fraction] = {}
+    used: dict[int, Decimal | Fraction] = dict(opening or {})
     for pos, insured, limit, fx in zip(claims["policy_pos"], claims["insured"], claims["aggregate_limit"],
                                        claims["fx_rate"]):
         spent = used.get(pos, ZERO)

@@ -109,8 +109,20 @@ class SheetTable:
     caption: list[str] = field(default_factory=list)  # the title block
 
 
+@dataclass(frozen=True)
+class TrendRow:
+    period: str
+    incidents: int
+    gross: Decimal
+    recovery: Decimal
+
+
 @dataclass
 class ReportInput:
+    """What a period's report is made of: its own incidents priced, and from the earlier periods only
+    their figures (`trend`: this period and the ones before it) and what they used of each policy's
+    aggregate limit (`aggregate_used`, by the end of this period, policy currency)."""
+
     period: str
     locale: str
     standard: object
@@ -122,6 +134,8 @@ class ReportInput:
     submissions: list[dict]
     warnings: list[tuple[str, str]]
     large_loss: Decimal | None = None
+    trend: list[TrendRow] = field(default_factory=list)
+    aggregate_used: dict = field(default_factory=dict)
 
 
 def kind_of(column: str) -> str:
@@ -217,7 +231,8 @@ def summary_table(incidents: pd.DataFrame, incidents_sheet: SheetTable, data: Re
     col = {c: i for i, c in enumerate(INCIDENT_COLUMNS)}
     inc_name = incidents_sheet.name
     gross, recovery = _total(incidents["gross"]), _total(incidents["recovery"])
-    previous = _total(period_incidents(data.priced.incidents, previous_period(data.period))["net"])
+    previous = next((row.gross - row.recovery for row in data.trend if row.period == previous_period(data.period)),
+                    ZERO)
     at = {key: TOP + k for k, key in enumerate(
         ["period", "reporting_currency", "standard", "incident_count", "gross", "recovery", "net", "net_previous",
          "change"])}
@@ -442,11 +457,9 @@ def insurance_table(data: ReportInput, name: str) -> SheetTable:
     to the end of this period (in the policy's currency) and what is left of it."""
     claims = data.priced.insurance
     rows = []
-    for _, policy in data.standard.insurance.iterrows():
-        own = claims[claims["policy_id"] == policy["policy_id"]]
-        this = own[own["period"] == data.period]
-        to_date = own[own["period"] <= data.period]
-        used = to_date["aggregate_used_after"].iloc[-1] if len(to_date) else ZERO
+    for pos, (_, policy) in enumerate(data.standard.insurance.iterrows()):
+        this = claims[(claims["policy_pos"] == pos) & (claims["period"] == data.period)]
+        used = data.aggregate_used.get(pos, ZERO)
         limit = policy["aggregate_limit"]
         rows.append([
             policy["policy_id"], policy["insurer"], policy["currency"], len(this),
@@ -462,14 +475,11 @@ def insurance_table(data: ReportInput, name: str) -> SheetTable:
 
 def trend_table(data: ReportInput, name: str) -> SheetTable:
     """This period and up to 11 earlier ones that the ledger has incidents for."""
-    totals = data.priced.incidents
-    periods = sorted({p for p in totals["period"] if p <= data.period} | {data.period})[-12:]
     rows = []
-    for period in periods:
-        own = totals[totals["period"] == period]
-        gross, recovery = _total(own["gross"]), _total(own["recovery"])
+    for row in data.trend[-12:]:
         r = TOP + 2 + len(rows)
-        rows.append([period, len(own), gross, recovery, Formula(f"=C{r}-D{r}", gross - recovery)])
+        rows.append([row.period, row.incidents, row.gross, row.recovery,
+                     Formula(f"=C{r}-D{r}", row.gross - row.recovery)])
     sheet = simple_table("trend", name, TREND_COLUMNS, rows, data.locale)
     first, last = TOP + 2, TOP + 1 + len(rows)
     sheet.charts.append(Chart("line", labels.text("chart_trend", data.locale), sheet_ref(name, f"A{first}:A{last}"),

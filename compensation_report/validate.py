@@ -11,7 +11,7 @@ import pandas as pd
 
 from compensation_report.cells import cell_name, column_letter
 from compensation_report.errors import Problem
-from compensation_report.ledger import Revision
+from compensation_report.codec import Revision
 from compensation_report.schema import (
     INCIDENT_WORKBOOK,
     SheetSpec,

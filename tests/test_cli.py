@@ -106,7 +106,7 @@ def test_copies_of_the_same_bytes_in_one_inbox_share_one_check(ws, monkeypatch):
         "Losses": [{"incident_id": "X", "category": "LOSS", "item": "lost_revenue", "amount": "abc"}]})
     shutil.copy(ws / "inbox" / "oct.xlsx", ws / "inbox" / "oct copy.xlsx")
     shutil.copy(ws / "inbox" / "payments.xlsx", ws / "inbox" / "payments copy.xlsx")
-    monkeypatch.setattr("compensation_report.pipeline.check_workbook", lambda *args: pytest.fail("checked alone"))
+    monkeypatch.setattr("compensation_report.checking.check_workbook", lambda *args: pytest.fail("checked alone"))
     result = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
     assert result.exit_code == 1, result.output
     for name in ("oct.xlsx", "oct copy.xlsx"):
@@ -270,15 +270,16 @@ def test_the_joint_pricing_of_a_run_gives_the_report_the_ledger_gives(tmp_path, 
     from compensation_report import pipeline
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1790000000")
-    joint_check = pipeline.check_new
+    joint_check = pipeline.check_arrivals
     joint_used = []
-    monkeypatch.setattr(pipeline, "check_new", lambda *args: joint_used.append(joint_check(*args)) or joint_used[-1])
+    monkeypatch.setattr(pipeline, "check_arrivals",
+                        lambda *args: joint_used.append(joint_check(*args)) or joint_used[-1])
     revision = {"Incidents": [incident("PAY-2610-01", "2026-10-02 09:00", 2)],
                 "Losses": [{"incident_id": "PAY-2610-01", "category": "REPAIR", "item": "incident_review"}]}
     reports = {}
     for way in ("joint", "ledger"):
         if way == "ledger":
-            monkeypatch.setattr(pipeline, "check_new", lambda *args: (joint_check(*args)[0], None))
+            monkeypatch.setattr(pipeline, "check_arrivals", lambda *args: (joint_check(*args)[0], {}))
         ws = tmp_path / way
         assert invoke("init", ws).exit_code == 0
         assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
@@ -287,7 +288,7 @@ def test_the_joint_pricing_of_a_run_gives_the_report_the_ledger_gives(tmp_path, 
         os.utime(ws / "inbox" / "revision.xlsx", (time.time() - 60, time.time() - 60))
         assert "revised PAY-2610-01" in invoke("run", "-w", ws, "--period", "2026-10", "--no-email").output
         reports[way] = (first, report_of(ws).read_bytes())
-    assert [priced is not None for _, priced in joint_used] == [True, True]  # the joint runs used it
+    assert [sorted(priced) for _, priced in joint_used] == [["2026-09", "2026-10"], ["2026-10"]]  # the joint runs
     assert reports["joint"] == reports["ledger"]
 
 

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from builders import make_standard, make_submission, rate
-from compensation_report.ledger import Ledger, encode_revisions
+from compensation_report.codec import encode_revisions
+from compensation_report.ledger import Ledger
 from compensation_report.pricing import CENT, exact, price, round_money
 
 CUSTOMERS = ["C1", "C2", "C3"]

@@ -1,0 +1,174 @@
+"""Priced periods: the ledger's incidents priced one period at a time, in order.
+
+Every rule of SPEC 4 stays within one period (an incident's period is its start month) except the
+insurance aggregate limit, which runs over the policy's whole validity. So a period priced alone,
+its limited policies opened at what the earlier periods used, gives exactly what a pricing of
+everything gives; and a period needs pricing again only when its own incidents change, the standard
+changes, or what the earlier periods used of a limit it claims on changes.
+
+Pure: no file, no database. The pipeline stores each PeriodResult in the ledger and asks it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+import pandas as pd
+
+from compensation_report.codec import Frames, digest, pack_frames, unpack_frames
+from compensation_report.pricing import ZERO, Priced, PricingIssue, exact_total, minus, price
+
+Exact = Decimal | Fraction
+Usage = dict[int, Exact]  # policy (its position on the Insurance sheet) → an amount of its aggregate, policy currency
+# What a claim's aggregate columns say depends on every earlier period, limited policy or not: the
+# stored claims leave them out, and the report takes usage to date from the periods' consumption.
+CHAIN_COLUMNS = ["aggregate_used_before", "aggregate_used_after"]
+PLACE_COLUMNS = ["cust_pos"]
+EMPTY_DIGEST = digest({"incidents": 0, "gross": "0", "recovery": "0", "net": "0", "revisions": {}})
+ISSUE_FIELDS = ["source_file", "sheet", "source_row", "column", "message", "incident_id"]
+
+
+@dataclass(frozen=True)
+class Totals:
+    incidents: int
+    gross: Decimal
+    recovery: Decimal
+    net: Decimal
+
+
+@dataclass
+class PeriodResult:
+    """One period's incidents priced: `opening` is what it depended on (the aggregate already used,
+    for each limited policy it claims on), `consumption` what its claims used of every policy."""
+
+    period: str
+    priced: Priced
+    opening: Usage = field(default_factory=dict)
+    consumption: Usage = field(default_factory=dict)
+
+    def totals(self, business_unit: str | None = None) -> Totals:
+        return totals_of(self.incidents(business_unit))
+
+    def incidents(self, business_unit: str | None = None) -> pd.DataFrame:
+        frame = self.priced.incidents
+        return frame if business_unit is None else frame[frame["business_unit"] == business_unit]
+
+    def figures(self, business_unit: str | None = None) -> dict:
+        return figures_of(self.incidents(business_unit))
+
+    def tables(self) -> bytes:
+        """The priced tables, packed for the ledger."""
+        return pack_frames(stored_tables(self.priced))
+
+    @classmethod
+    def from_tables(cls, period: str, blob: bytes, opening: Usage, consumption: Usage) -> PeriodResult:
+        t = unpack_frames(blob)
+        issues = [PricingIssue(**{f: row[f] for f in ISSUE_FIELDS}) for row in t["issues"].to_dict("records")]
+        return cls(period, Priced(t["lines"], t["incidents"], t["customers"], t["insurance"], issues),
+                   opening, consumption)
+
+
+def stored_tables(priced: Priced) -> dict[str, pd.DataFrame]:
+    """What a period's result keeps of its pricing: every table, less what depends on more than the
+    period (the aggregate columns, the customer rows' places among all priced rows)."""
+    issues = pd.DataFrame([[getattr(i, f) for f in ISSUE_FIELDS] for i in priced.issues],
+                          columns=ISSUE_FIELDS, dtype=object).sort_values(ISSUE_FIELDS[:4], kind="stable")
+    return {"lines": priced.lines, "incidents": priced.incidents,
+            "customers": priced.customers.drop(columns=PLACE_COLUMNS, errors="ignore"),
+            "insurance": priced.insurance.drop(columns=CHAIN_COLUMNS, errors="ignore"),
+            "issues": issues.reset_index(drop=True)}
+
+
+def totals_of(incidents: pd.DataFrame) -> Totals:
+    gross, recovery = sum(incidents["gross"], ZERO), sum(incidents["recovery"], ZERO)
+    return Totals(len(incidents), gross, recovery, gross - recovery)
+
+
+def figures_of(incidents: pd.DataFrame) -> dict:
+    """What a reader of a report of these incidents would call its figures: the totals and which
+    revision of each incident they hold. A report is sent again only when these change."""
+    totals = totals_of(incidents)
+    return {"incidents": totals.incidents, "gross": str(totals.gross), "recovery": str(totals.recovery),
+            "net": str(totals.net),
+            "revisions": {i: int(r) for i, r in sorted(zip(incidents["incident_id"], incidents["revision"]))}}
+
+
+def limited_policies(standard) -> set[int]:
+    """Positions of the policies with an aggregate limit: only those link one period to the next."""
+    return {pos for pos, limit in enumerate(standard.insurance["aggregate_limit"]) if isinstance(limit, Decimal)}
+
+
+def opening_for(period: str, usage: Mapping[str, Usage], limited: set[int]) -> Usage:
+    """What the periods before `period` used of each limited policy's aggregate."""
+    parts: dict[int, list[Exact]] = {}
+    for earlier, used in usage.items():
+        if earlier < period:
+            for pos, amount in used.items():
+                if pos in limited:
+                    parts.setdefault(pos, []).append(amount)
+    return {pos: exact_total(amounts) for pos, amounts in parts.items()}
+
+
+def price_period(period: str, frames: Frames, standard, opening: Usage) -> PeriodResult:
+    """One period's incidents priced, its limited policies opened at `opening`."""
+    priced = price(*frames, standard, opening)
+    claimed = set(priced.aggregate_used)
+    depends_on = {pos: opening.get(pos, ZERO) for pos in claimed & limited_policies(standard)}
+    consumption = {pos: minus(used, opening.get(pos, ZERO)) for pos, used in priced.aggregate_used.items()}
+    return PeriodResult(period, priced, depends_on, consumption)
+
+
+def price_in_order(periods: Iterable[str], frames_of: Callable[[str], Frames], standard,
+                   usage: dict[str, Usage]) -> dict[str, PeriodResult]:
+    """Each period priced alone, earliest first, each opening where the periods before it left the
+    aggregates. `usage` holds what every priced period consumed; it is kept up to date here."""
+    limited = limited_policies(standard)
+    results = {}
+    for period in sorted(set(periods)):
+        result = price_period(period, frames_of(period), standard, opening_for(period, usage, limited))
+        usage[period] = result.consumption
+        results[period] = result
+    return results
+
+
+def still_valid(stored_opening: Usage, period: str, usage: Mapping[str, Usage], limited: set[int]) -> bool:
+    """A stored period whose limited policies open where the earlier periods now leave them."""
+    opening = opening_for(period, usage, limited)
+    return all(amount == opening.get(pos, ZERO) for pos, amount in stored_opening.items())
+
+
+def used_to_date(period: str, usage: Mapping[str, Usage]) -> Usage:
+    """Every policy's aggregate used by the end of `period`."""
+    parts: dict[int, list[Exact]] = {}
+    for earlier, used in usage.items():
+        if earlier <= period:
+            for pos, amount in used.items():
+                parts.setdefault(pos, []).append(amount)
+    return {pos: exact_total(amounts) for pos, amounts in parts.items()}
+
+
+def split_by_period(priced: Priced, standard) -> dict[str, PeriodResult]:
+    """A pricing of several periods at once, cut into one result per period, as a period priced
+    alone would have it (its consumption per policy from its own claims)."""
+    limited = limited_policies(standard)
+    results = {}
+    for period in sorted(set(priced.incidents["period"])):
+        ids = set(priced.incidents.loc[priced.incidents["period"] == period, "incident_id"])
+        claims = priced.insurance[priced.insurance["incident_id"].isin(ids)]
+        consumption = {pos: exact_total([minus(after, before) for before, after in
+                                         zip(own["aggregate_used_before"], own["aggregate_used_after"])])
+                       for pos, own in claims.groupby("policy_pos", sort=True)}
+        opening = {pos: own["aggregate_used_before"].iloc[0] for pos, own in claims.groupby("policy_pos", sort=True)
+                   if pos in limited}
+        part = Priced(_of(priced.lines, ids), _of(priced.incidents, ids).reset_index(drop=True),
+                      _of(priced.customers, ids), claims.reset_index(drop=True),
+                      [i for i in priced.issues if i.incident_id in ids])
+        results[period] = PeriodResult(period, part, opening, consumption)
+    return results
+
+
+def _of(frame: pd.DataFrame, ids: set[str]) -> pd.DataFrame:
+    return frame[frame["incident_id"].isin(ids)].reset_index(drop=True)
