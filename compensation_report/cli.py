@@ -15,6 +15,7 @@ import click
 
 from compensation_report import __version__, pipeline
 from compensation_report.errors import CompensationError
+from compensation_report.status import workspace_status
 from compensation_report.workspace import LOCALES, load_config
 
 INTERNAL_ERROR = 4  # a bug of ours, not the user's input: distinct from SPEC 6's statuses 0-3
@@ -175,6 +176,37 @@ def send(workspace: Path) -> None:
     """Deliver emails still waiting in outbox/."""
     sent = pipeline.send_outbox(workspace)
     click.echo(f"Sent {len(sent)} email(s)")
+
+
+@cli.command()
+@workspace_option
+def status(workspace: Path) -> None:
+    """Show what waits in the inbox, rejected workbooks not yet replaced, the periods in the ledger
+    and emails waiting in outbox/; change nothing."""
+    report = workspace_status(workspace)
+    if report.ledger:
+        click.echo(f"Ledger: {report.ledger}")
+    click.echo(f"Inbox: {len(report.waiting)} waiting for the next run, {len(report.settling)} still settling")
+    for name in report.waiting:
+        click.echo(f"  waiting   {name}")
+    for name in report.settling:
+        click.echo(f"  settling  {name} (modified too recently; the run after it settles takes it)")
+    click.echo(f"Rejected, not replaced yet: {len(report.rejected)}")
+    for rejection in report.rejected:
+        click.echo(f"  {rejection['file_name']} (received {rejection['received_at'][:10]}, "
+                   f"{rejection['problems']} problem(s)): {rejection['first_problem']}")
+    click.echo(f"Periods: {len(report.periods)}")
+    for p in report.periods:
+        net = f"{p.net:,.2f}" if p.net is not None else "–"
+        last = f"last run {p.last_run[:16].replace('T', ' ')}" if p.last_run else "no run of its own yet"
+        stale = ", priced again by the next run" if p.period in report.stale else ""
+        click.echo(f"  {p.period}  {p.incidents if p.incidents is not None else '–':>6} incidents  net {net:>18}"
+                   f"  {last}  {'closed' if p.closed else 'open'}{stale}")
+    click.echo(f"Outbox: {len(report.outbox)} email(s) "
+               + ("waiting to be sent ('compensation-report send')" if report.mode == "smtp"
+                  else "written for your mail system to pick up ([email] mode = \"outbox\")"))
+    for name in report.outbox:
+        click.echo(f"  {name}")
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 from contextlib import contextmanager
 from datetime import datetime
@@ -145,13 +146,18 @@ class Ledger:
         changing nothing (then `version` says which schema it has)."""
         self.path = path
         if read_only:
-            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+            # No write-ahead log left open (no run at work): nothing can change under us, and SQLite then
+            # needs no shared-memory file beside it either, which a read-only open would leave behind.
+            settled = "&immutable=1" if not path.with_name(f"{path.name}-wal").exists() else ""
+            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro{settled}", uri=True, isolation_level=None)
             self.version = schema_version(self.db)
             return
         self.db = sqlite3.connect(path, isolation_level=None)
         try:
             self.version = schema_version(self.db)
             refuse_newer(path, self.version)
+            if 0 < self.version < SCHEMA_VERSION:  # a ledger of an earlier release: a copy first, as it is
+                backup_to(self.db, path, path.with_name(f"{path.name}.bak-{RELEASES[self.version]}"))
             self.db.execute("PRAGMA journal_mode=WAL")
             self._upgrade()
         except BaseException:
@@ -180,8 +186,6 @@ class Ledger:
     def _upgrade(self) -> None:
         if self.version == SCHEMA_VERSION:
             return
-        if self.version > 0:  # a ledger of an earlier release: a copy first, as it is
-            backup_to(self.db, self.path.with_name(f"{self.path.name}.bak-{RELEASES[self.version]}"))
         with self.transaction():
             if self.version == 0:
                 _execute_script(self.db, SCHEMA_1)
@@ -346,19 +350,20 @@ class Ledger:
         """Rejected workbooks not replaced since: the latest rejection of each file name, unless a later
         workbook of that name was accepted or later accepted workbooks hold every incident it held.
         Each with the period of the run that rejected it and the periods of its incidents."""
+        replaced_by_incidents = (
+            " AND NOT (EXISTS (SELECT 1 FROM rejected_incidents ri WHERE ri.submission_id = s.id) AND NOT EXISTS"
+            "  (SELECT 1 FROM rejected_incidents ri WHERE ri.submission_id = s.id AND NOT EXISTS"
+            "   (SELECT 1 FROM incident_revisions r WHERE r.incident_id = ri.incident_id AND r.submission_id > s.id)))"
+        ) if self.version >= 2 else ""  # a ledger of 0.1.0, read as it is by `status`, knows no incidents of them
         rows = self.db.execute(
             "SELECT s.id, s.file_name, s.sha256, s.received_at, s.problems, s.stored_as, u.period FROM submissions s"
             " LEFT JOIN runs u ON u.id = s.run_id WHERE s.status='rejected' AND NOT EXISTS"
             " (SELECT 1 FROM submissions later WHERE later.id > s.id AND later.file_name = s.file_name"
-            "  AND later.status IN ('accepted', 'rejected'))"
-            " AND NOT (EXISTS (SELECT 1 FROM rejected_incidents ri WHERE ri.submission_id = s.id) AND NOT EXISTS"
-            "  (SELECT 1 FROM rejected_incidents ri WHERE ri.submission_id = s.id AND NOT EXISTS"
-            "   (SELECT 1 FROM incident_revisions r WHERE r.incident_id = ri.incident_id AND r.submission_id > s.id)))"
-            " ORDER BY s.id").fetchall()
+            "  AND later.status IN ('accepted', 'rejected'))" + replaced_by_incidents + " ORDER BY s.id").fetchall()
         rejections = []
         for sid, name, sha, received, problems, stored_as, run_period in rows:
             periods = {p for (p,) in self.db.execute("SELECT DISTINCT period FROM rejected_incidents"
-                                                     " WHERE submission_id=?", (sid,))}
+                                                     " WHERE submission_id=?", (sid,))} if self.version >= 2 else set()
             rejections.append({"id": sid, "file_name": name, "sha256": sha, "received_at": received,
                                "problems": problems, "stored_as": stored_as,
                                "periods": periods | ({run_period} if run_period else set())})
@@ -505,17 +510,15 @@ def refuse_newer(path: Path, version: int) -> None:
                           " Nothing was changed: run the newer release")
 
 
-def backup_to(db: sqlite3.Connection, target: Path) -> Path:
-    """A consistent copy of the open ledger (write-ahead log included), written under a temporary name
-    and renamed; an existing copy of the same release is kept as it is."""
+def backup_to(db: sqlite3.Connection, source: Path, target: Path) -> Path:
+    """A copy of the ledger file as it is, written under a temporary name and renamed. What a write-ahead
+    log still holds is moved into the file first (the run's lock keeps everyone else out). An existing
+    copy of the same release is kept as it is: it is the older one."""
     if target.exists():
         return target
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     tmp = target.with_name(f".{target.name}.tmp")
-    copy = sqlite3.connect(tmp)
-    try:
-        db.backup(copy)
-    finally:
-        copy.close()
+    shutil.copyfile(source, tmp)
     os.replace(tmp, target)
     return target
 
@@ -532,16 +535,16 @@ def _to_version_2(db: sqlite3.Connection) -> None:
         " GROUP BY message_id ORDER BY MIN(sent_at)").fetchall()
     for message_id, file_name, sent_at, recipients in delivered:
         period = file_name.removeprefix("compensation_report_").removesuffix(".eml")
-        run = db.execute("SELECT id, started_at, report, incidents, gross, recovery, net FROM runs WHERE period=?"
+        run = db.execute("SELECT id, finished_at, report, incidents, gross, recovery, net FROM runs WHERE period=?"
                          " AND status='done' AND finished_at <= ? ORDER BY id DESC LIMIT 1", (period, sent_at)).fetchone()
         if run is None:  # a business unit's report, or a name of its own: not known well enough to revise
             continue
-        run_id, started_at, report, count, gross, recovery, net = run
+        run_id, finished_at, report, count, gross, recovery, net = run
         revisions = dict(db.execute(
             "SELECT r.incident_id, r.revision FROM incident_revisions r JOIN submissions s ON s.id = r.submission_id"
             " WHERE r.id IN (SELECT MAX(r2.id) FROM incident_revisions r2 JOIN submissions s2 ON s2.id ="
             " r2.submission_id WHERE s2.received_at < ? GROUP BY r2.incident_id) AND r.period = ?",
-            (started_at, period)).fetchall())
+            (finished_at, period)).fetchall())
         figures = {"incidents": count, "gross": gross, "recovery": recovery, "net": net,
                    "revisions": dict(sorted(revisions.items()))}
         report_id = db.execute(

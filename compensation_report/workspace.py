@@ -156,8 +156,14 @@ def _large_loss(path: Path, value: object) -> Decimal | None:
 
 def discover_inbox(inbox: Path, settle_seconds: float, now: float) -> list[Path]:
     """Workbooks ready to ingest, oldest first: no lock files (~$*), no dot-files, none still being written."""
+    return inbox_files(inbox, settle_seconds, now)[0]
+
+
+def inbox_files(inbox: Path, settle_seconds: float, now: float) -> tuple[list[Path], list[Path]]:
+    """The inbox's workbooks, oldest first: those ready to ingest, and those modified too recently
+    (still settling: perhaps still being written). Lock files (~$*) and dot-files are not workbooks."""
     if not inbox.is_dir():
-        return []
+        return [], []
     found = []
     for path in inbox.iterdir():
         if path.name.startswith(("~$", ".")) or not path.is_file():
@@ -165,10 +171,9 @@ def discover_inbox(inbox: Path, settle_seconds: float, now: float) -> list[Path]
         if path.suffix.lower() not in EXCEL_SUFFIXES + (".xls",) and not _worth_rejecting(path):
             continue
         mtime = path.stat().st_mtime
-        if now - mtime < settle_seconds:
-            continue
-        found.append((mtime, path.name, path))
-    return [path for _, _, path in sorted(found)]
+        found.append((mtime, path.name, path, now - mtime < settle_seconds))
+    found.sort()
+    return [p for _, _, p, settling in found if not settling], [p for _, _, p, settling in found if settling]
 
 
 def _worth_rejecting(path: Path) -> bool:
