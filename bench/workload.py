@@ -9,6 +9,7 @@ standard in sample_inputs/rates/rates.xlsx.
 
 from __future__ import annotations
 
+import calendar
 import os
 import random
 import shutil
@@ -21,7 +22,6 @@ import xlsxwriter
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_inputs"
-PERIOD_START = datetime(2026, 10, 1)
 
 
 @dataclass(frozen=True)
@@ -71,11 +71,13 @@ def _split(total: int, parts: int, index: int) -> int:
     return total // parts + (1 if index < total % parts else 0)
 
 
-def _incident(rng: random.Random, book: int, n: int) -> list[object]:
-    start = PERIOD_START + timedelta(minutes=rng.randrange(0, 30 * 24 * 60))
+def _incident(rng: random.Random, book: int, n: int, period: str = "2026-10") -> list[object]:
+    first = datetime.fromisoformat(f"{period}-01")
+    days = calendar.monthrange(first.year, first.month)[1] - 1  # October: 30, as the workloads always had
+    start = first + timedelta(minutes=rng.randrange(0, days * 24 * 60))
     end = start + timedelta(minutes=rng.choice([5, 20, 45, 90, 180, 400, 900, 1500]))
     fined = rng.random() < 0.1
-    return [f"B{book:03d}-{n:05d}", f"Incident {n} of unit {book}", UNITS[book % len(UNITS)],
+    return [_id(book, n, period), f"Incident {n} of unit {book}", UNITS[book % len(UNITS)],
             rng.choice(SYSTEMS), rng.choice(["P1", "P2", "P2", "P3", "P3", "P4"]), start, end,
             rng.choice(["internal", "internal", "vendor", "third_party"]), rng.choice(["CN", "EU"]) if fined else "",
             rng.randrange(1, 50_000) if fined else "", rng.choice(["CNY"] * 8 + ["USD", "EUR"]), rng.choice(CAUSES)]
@@ -118,9 +120,15 @@ def write_value(sheet, r: int, c: int, value: object, when) -> None:
         sheet.write_number(r, c, value)
 
 
-def make_workspace(workload: Workload, target: Path, seed: int = 2026) -> Path:
-    """A ready workspace: the sample config and standard, and the workload's workbooks in inbox/."""
-    rng = random.Random(f"{workload.name}-{seed}")
+def _id(book: int, n: int, period: str) -> str:
+    """Incident ids of the October workloads as they always were; another month's carry it."""
+    return f"B{book:03d}-{n:05d}" if period == "2026-10" else f"{period}/B{book:03d}-{n:05d}"
+
+
+def make_workspace(workload: Workload, target: Path, seed: int = 2026, period: str = "2026-10") -> Path:
+    """A ready workspace: the sample config and standard, and the workload's workbooks of `period`
+    in inbox/."""
+    rng = random.Random(f"{workload.name}-{seed}" + ("" if period == "2026-10" else f"-{period}"))
     if target.exists():
         shutil.rmtree(target)
     (target / "rates").mkdir(parents=True)
@@ -130,14 +138,14 @@ def make_workspace(workload: Workload, target: Path, seed: int = 2026) -> Path:
     long_ago = datetime(2026, 11, 1).timestamp()
     customer_number = 0
     for book in range(workload.workbooks):
-        ids = [f"B{book:03d}-{n:05d}" for n in range(_split(workload.incidents, workload.workbooks, book))]
-        incidents = [_incident(rng, book, n) for n in range(len(ids))]
+        ids = [_id(book, n, period) for n in range(_split(workload.incidents, workload.workbooks, book))]
+        incidents = [_incident(rng, book, n, period) for n in range(len(ids))]
         losses = [_loss(rng, ids[i % len(ids)]) for i in range(_split(workload.lines, workload.workbooks, book))]
         customers = []
         for _ in range(_split(workload.customers, workload.workbooks, book)):
             customer_number += 1
             customers.append(_customer(rng, rng.choice(ids), customer_number))
-        path = target / "inbox" / f"unit{book:03d}_2026-10.xlsx"
+        path = target / "inbox" / f"unit{book:03d}_{period}.xlsx"
         write_workbook(path, incidents, losses, customers)
         os.utime(path, (long_ago + book, long_ago + book))  # settled, and read in a fixed order
     return target

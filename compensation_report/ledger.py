@@ -420,6 +420,11 @@ class Ledger:
             f" WHERE r.period IN ({marks}) AND {LATEST_REVISION} ORDER BY r.id", periods).fetchall()
         return decode_revisions(rows)
 
+    def incident_ids_of_period(self, period: str) -> set[str]:
+        """The incidents whose latest revision lies in the period."""
+        return {i for (i,) in self.db.execute(
+            f"SELECT r.incident_id FROM incident_revisions r WHERE r.period = ? AND {LATEST_REVISION}", (period,))}
+
     def current_incidents(self, received_before: datetime | None = None) -> Frames:
         """The latest revision of every incident (of the submissions received before a time, if given):
         incidents (with revision, submission_id), losses, customers. Every period: for a check of the

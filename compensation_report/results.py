@@ -24,7 +24,8 @@ from compensation_report.pricing import ZERO, price
 def refresh(ledger: Ledger, standard, rates_sha: str, run_id: int | None,
             ready: Mapping[str, PeriodResult] | None = None) -> dict[str, PeriodResult]:
     """Price and store every period that needs it, earliest first; returns them. `ready`: periods the
-    check of this run's arrivals priced already, used where they opened the aggregates as here."""
+    check of this run's arrivals priced already, used where they hold the incidents the ledger now
+    holds and opened the aggregates as here."""
     summaries = ledger.results()
     todo = ledger.stale_periods() | {p for p, s in summaries.items() if s["rates_sha256"] != rates_sha}
     if not todo:
@@ -37,7 +38,8 @@ def refresh(ledger: Ledger, standard, rates_sha: str, run_id: int | None,
             continue
         opening = opening_for(period, usage, limited)
         result = (ready or {}).get(period)
-        if result is not None and still_valid(result.opening, period, usage, limited):
+        if result is not None and still_valid(result.opening, period, usage, limited) \
+                and set(result.priced.incidents["incident_id"]) == ledger.incident_ids_of_period(period):
             result = with_ledger_revisions(result, ledger)
         else:
             result = price_period(period, ledger.incidents_of_periods([period]), standard, opening)

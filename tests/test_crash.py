@@ -1,4 +1,5 @@
-"""Kill the real CLI (SIGKILL) at many points of a run; the next run must finish the work exactly once."""
+"""Kill the real CLI (SIGKILL) at many points of a run; the next run must finish the work exactly once
+and leave every period priced as a full re-price of the ledger gives it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ import openpyxl
 import pytest
 
 from builders import incident, write_small_workspace, write_workbook
+from compensation_report.ledger import Ledger
+from compensation_report.pipeline import load_standard
+from compensation_report.results import verify
 from helpers import HEADER_ROW
 
 # Runs the CLI with one function wrapped so that its n-th call kills the process, before or after it runs.
@@ -55,6 +59,9 @@ POINTS = [
     ("compensation_report.pipeline:move_to", "after", 3),
     ("compensation_report.xlsx:_write", "after", 1),
     ("compensation_report.xlsx:os.replace", "before", 1),
+    ("compensation_report.ledger:Ledger.store_result", "before", 1),  # revisions stored, their period not priced
+    ("compensation_report.ledger:Ledger.store_result", "after", 1),
+    ("compensation_report.ledger:Ledger.record_report", "before", 1),
     ("compensation_report.ledger:Ledger.finish_run", "before", 1),
     # while a reader child works: reading the inbox (the rates workbook is read first), annotating oct.xlsx
     ("compensation_report.isolation:_start", "after", 2),
@@ -89,7 +96,13 @@ def state(ws: Path) -> dict:
     rows = list(openpyxl.load_workbook(report, data_only=True)["Incidents"].iter_rows(min_row=HEADER_ROW, values_only=True))
     places = {name: [folder for folder in ("inbox", "archive", "rejected")
                      if any(p.name == name for p in (ws / folder).rglob(name))] for name in FILES}
-    return {"statuses": statuses, "revisions": revisions, "unmoved": unmoved, "incidents": rows[1:],
+    standard, sha = load_standard(ws / "rates" / "rates.xlsx")
+    ledger = Ledger(ws / "ledger.sqlite")
+    try:
+        stored = verify(ledger, standard, sha)  # every period priced, as a full re-price gives it
+    finally:
+        ledger.close()
+    return {"statuses": statuses, "revisions": revisions, "unmoved": unmoved, "incidents": rows[1:], "stored": stored,
             "places": places, "errors": (ws / "rejected" / "oct.xlsx.errors.txt").is_file(),
             "leftovers": [p.name for p in (ws / "reports" / "2026-10").iterdir() if p.name.endswith(".tmp")]}
 
