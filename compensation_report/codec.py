@@ -134,8 +134,8 @@ def unpack_frames(blob: bytes) -> dict[str, pd.DataFrame]:
 
 
 def _pack_column(column: pd.Series) -> list:
-    """[kind, values]: a numpy dtype's own values, or an object column as plain JSON, exact numbers as
-    text, or (mixed) each value tagged."""
+    """[kind, values]: a numpy dtype's own values, or an object column as its distinct texts and a code
+    per row, plain JSON, exact numbers as text, or (mixed) each value tagged."""
     dtype = column.dtype
     if dtype.kind == "M":
         return [str(dtype), column.to_numpy().view("int64").tolist()]
@@ -143,6 +143,9 @@ def _pack_column(column: pd.Series) -> list:
         return [str(dtype), column.tolist()]
     values = column.tolist()
     kinds = set(map(type, values))
+    if kinds <= {str, type(None)} and values:  # text: each distinct value once (a category, an item, a file)
+        codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+        return ["text", [uniques.tolist(), codes.tolist()]]
     if kinds <= _PLAIN:
         return ["plain", values]
     if kinds <= _EXACT:
@@ -185,6 +188,10 @@ def _untagged(pair: list) -> object:
 
 def _unpack_column(packed: list, rows: int) -> pd.Series | list:
     kind, values = packed
+    if kind == "text":
+        uniques, codes = values
+        return pd.Series(np.array(uniques + [None], dtype=object)[np.array(codes, dtype=np.int64)], dtype=object,
+                         index=range(rows))
     if kind == "plain":
         return pd.Series(values, dtype=object, index=range(rows))
     if kind == "exact":

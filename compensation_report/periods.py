@@ -26,6 +26,7 @@ Usage = dict[int, Exact]  # policy (its position on the Insurance sheet) → an 
 # What a claim's aggregate columns say depends on every earlier period, limited policy or not: the
 # stored claims leave them out, and the report takes usage to date from the periods' consumption.
 CHAIN_COLUMNS = ["aggregate_used_before", "aggregate_used_after"]
+POLICY_COLUMNS = ["covered"]  # the policy's own terms, on the standard: not worth a copy per claim
 PLACE_COLUMNS = ["cust_pos"]
 EMPTY_DIGEST = digest({"incidents": 0, "gross": "0", "recovery": "0", "net": "0", "revisions": {}})
 ISSUE_FIELDS = ["source_file", "sheet", "source_row", "column", "message", "incident_id"]
@@ -78,7 +79,7 @@ def stored_tables(priced: Priced) -> dict[str, pd.DataFrame]:
                           columns=ISSUE_FIELDS, dtype=object).sort_values(ISSUE_FIELDS[:4], kind="stable")
     return {"lines": priced.lines, "incidents": priced.incidents,
             "customers": priced.customers.drop(columns=PLACE_COLUMNS, errors="ignore"),
-            "insurance": priced.insurance.drop(columns=CHAIN_COLUMNS, errors="ignore"),
+            "insurance": priced.insurance.drop(columns=CHAIN_COLUMNS + POLICY_COLUMNS, errors="ignore"),
             "issues": issues.reset_index(drop=True)}
 
 
