@@ -14,6 +14,9 @@ import os
 import shutil
 import sqlite3
 from contextlib import contextmanager
+from email import policy as email_policy
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -87,6 +90,7 @@ CREATE TABLE period_results (
     run_id INTEGER,
     priced_at TEXT NOT NULL,
     rates_sha256 TEXT NOT NULL,
+    standard TEXT NOT NULL,
     incidents INTEGER NOT NULL,
     gross TEXT NOT NULL,
     recovery TEXT NOT NULL,
@@ -190,7 +194,7 @@ class Ledger:
             if self.version == 0:
                 _execute_script(self.db, SCHEMA_1)
             for version in range(max(self.version, 1) + 1, SCHEMA_VERSION + 1):
-                MIGRATIONS[version](self.db)
+                MIGRATIONS[version](self.db, self.path.parent)
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self.version = SCHEMA_VERSION
 
@@ -445,16 +449,17 @@ class Ledger:
     def stale_periods(self) -> set[str]:
         return {p for (p,) in self.db.execute("SELECT period FROM stale_periods")}
 
-    def store_result(self, period: str, run_id: int | None, priced_at: datetime, rates_sha256: str,
+    def store_result(self, period: str, run_id: int | None, priced_at: datetime, rates_sha256: str, standard: str,
                      summary: dict, tables: bytes) -> None:
         """A period's new result; the one it replaces keeps its figures but not its tables. The period
         is no longer stale."""
         with self.transaction():
             self.db.execute("UPDATE period_results SET tables = NULL WHERE period = ? AND tables IS NOT NULL", (period,))
             self.db.execute(
-                "INSERT INTO period_results (period, run_id, priced_at, rates_sha256, incidents, gross, recovery, net,"
-                " digest, units, opening, consumption, tables) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (period, run_id, priced_at.isoformat(), rates_sha256, summary["incidents"], str(summary["gross"]),
+                "INSERT INTO period_results (period, run_id, priced_at, rates_sha256, standard, incidents, gross,"
+                " recovery, net, digest, units, opening, consumption, tables)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (period, run_id, priced_at.isoformat(), rates_sha256, standard, summary["incidents"], str(summary["gross"]),
                  str(summary["recovery"]), str(summary["net"]), summary["digest"],
                  json.dumps(summary["units"], ensure_ascii=False),
                  _usage_json(summary["opening"]), _usage_json(summary["consumption"]), tables))
@@ -471,7 +476,7 @@ class Ledger:
         return row[0] if row else None
 
 
-_SUMMARY = ("period", "id", "rates_sha256", "incidents", "gross", "recovery", "net", "digest", "units", "opening",
+_SUMMARY = ("period", "id", "rates_sha256", "standard", "incidents", "gross", "recovery", "net", "digest", "units", "opening",
             "consumption", "priced_at")
 
 
@@ -508,6 +513,16 @@ def schema_version(db: sqlite3.Connection) -> int:
     return version
 
 
+def check_ledger_version(path: Path) -> None:
+    """LedgerError when the ledger was written by a newer release; opens it read only, changing nothing."""
+    if path.is_file():
+        ledger = Ledger(path, read_only=True)
+        try:
+            refuse_newer(path, ledger.version)
+        finally:
+            ledger.close()
+
+
 def refuse_newer(path: Path, version: int) -> None:
     if version > SCHEMA_VERSION:
         raise LedgerError(f"{path} was written by a newer release of compensation-report (ledger schema {version});"
@@ -528,36 +543,58 @@ def backup_to(db: sqlite3.Connection, source: Path, target: Path) -> Path:
     return target
 
 
-def _to_version_2(db: sqlite3.Connection) -> None:
+def _to_version_2(db: sqlite3.Connection, root: Path) -> None:
     """Stored results start empty: every period with incidents waits to be priced by the next run. The
-    messages release 0.1.0 delivered become the figures their recipients last heard of (from the run
-    that wrote each, and the incident revisions received before it), so an upgrade sends nothing by
-    itself, but a period that changed since is sent again as a revision."""
+    emails release 0.1.0 wrote become the figures their recipients last got or are about to get (from
+    the run that wrote each, and the incident revisions received by its end): those an SMTP server
+    took (sent), those still waiting for it, and, in outbox mode, where 0.1.0 recorded nothing, the
+    month's email still in outbox/ (written). So an upgrade sends nothing by itself, a period that
+    changed since is sent as a revision, and `send` never delivers a waiting email's old figures."""
     _execute_script(db, SCHEMA_2)
     db.execute("INSERT OR IGNORE INTO stale_periods (period) SELECT DISTINCT period FROM incident_revisions")
-    delivered = db.execute(
-        "SELECT message_id, file_name, MIN(sent_at), json_group_array(recipient) FROM deliveries WHERE status='sent'"
-        " GROUP BY message_id ORDER BY MIN(sent_at)").fetchall()
-    for message_id, file_name, sent_at, recipients in delivered:
-        period = file_name.removeprefix("compensation_report_").removesuffix(".eml")
-        run = db.execute("SELECT id, finished_at, report, incidents, gross, recovery, net FROM runs WHERE period=?"
-                         " AND status='done' AND finished_at <= ? ORDER BY id DESC LIMIT 1", (period, sent_at)).fetchone()
-        if run is None:  # a business unit's report, or a name of its own: not known well enough to revise
-            continue
-        run_id, finished_at, report, count, gross, recovery, net = run
-        revisions = dict(db.execute(
-            "SELECT r.incident_id, r.revision FROM incident_revisions r JOIN submissions s ON s.id = r.submission_id"
-            " WHERE r.id IN (SELECT MAX(r2.id) FROM incident_revisions r2 JOIN submissions s2 ON s2.id ="
-            " r2.submission_id WHERE s2.received_at < ? GROUP BY r2.incident_id) AND r.period = ?",
-            (finished_at, period)).fetchall())
-        figures = {"incidents": count, "gross": gross, "recovery": recovery, "net": net,
-                   "revisions": dict(sorted(revisions.items()))}
-        report_id = db.execute(
-            "INSERT INTO reports (run_id, period, business_unit, path, locale, written_at, figures, digest, email)"
-            " VALUES (?, ?, '', ?, '', ?, ?, ?, '{}')",
-            (run_id, period, report or "", sent_at, json.dumps(figures), digest(figures))).lastrowid
-        db.execute("INSERT INTO messages (report_id, file_name, message_id, preview, status, recipients, written_at)"
-                   " VALUES (?, ?, ?, 0, 'sent', ?, ?)", (report_id, file_name, message_id, recipients, sent_at))
+    smtp = db.execute(
+        "SELECT message_id, file_name, CASE WHEN SUM(status = 'waiting') = 0 THEN 'sent' ELSE 'waiting' END,"
+        " COALESCE(MIN(sent_at), ''), json_group_array(recipient) FROM deliveries GROUP BY message_id"
+        " ORDER BY MIN(rowid)").fetchall()
+    known = {file_name for _, file_name, *_ in smtp}
+    written = [(path, _headers(path)) for path in sorted((root / "outbox").glob("compensation_report_*.eml"))
+               if path.name not in known]
+    for message_id, file_name, status, sent_at, recipients in smtp:
+        _migrated_message(db, file_name, message_id, status, json.loads(recipients), sent_at or None)
+    for path, headers in written:
+        recipients = [address for _, address in getaddresses([str(headers.get("To", ""))]) if address]
+        _migrated_message(db, path.name, str(headers.get("Message-ID", "")), "written", recipients, None)
+
+
+def _headers(path: Path):
+    with path.open("rb") as handle:
+        return BytesHeaderParser(policy=email_policy.default).parse(handle)
+
+
+def _migrated_message(db: sqlite3.Connection, file_name: str, message_id: str, status: str, recipients: list[str],
+                      sent_at: str | None) -> None:
+    """A message of release 0.1.0, with the figures of the last run of its period finished before it was
+    sent (or, not sent, the period's last run)."""
+    period = file_name.removeprefix("compensation_report_").removesuffix(".eml")
+    run = db.execute("SELECT id, finished_at, report, incidents, gross, recovery, net FROM runs WHERE period=?"
+                     " AND status='done' AND finished_at <= ? ORDER BY id DESC LIMIT 1",
+                     (period, sent_at or "9999")).fetchone()
+    if run is None:  # a business unit's report, or a name of its own: not known well enough to revise
+        return
+    run_id, finished_at, report, count, gross, recovery, net = run
+    revisions = dict(db.execute(
+        "SELECT r.incident_id, r.revision FROM incident_revisions r WHERE r.id IN (SELECT MAX(r2.id) FROM"
+        " incident_revisions r2 JOIN submissions s2 ON s2.id = r2.submission_id WHERE s2.received_at < ?"
+        " GROUP BY r2.incident_id) AND r.period = ?", (finished_at, period)).fetchall())
+    figures = {"incidents": count, "gross": gross, "recovery": recovery, "net": net,
+               "revisions": dict(sorted(revisions.items()))}
+    report_id = db.execute(
+        "INSERT INTO reports (run_id, period, business_unit, path, locale, written_at, figures, digest, email)"
+        " VALUES (?, ?, '', ?, '', ?, ?, ?, '{}')",
+        (run_id, period, report or "", finished_at, json.dumps(figures), digest(figures))).lastrowid
+    db.execute("INSERT INTO messages (report_id, file_name, message_id, preview, status, recipients, written_at)"
+               " VALUES (?, ?, ?, 0, ?, ?, ?)",
+               (report_id, file_name, message_id, status, json.dumps(recipients), sent_at or finished_at))
 
 
 def _execute_script(db: sqlite3.Connection, script: str) -> None:
@@ -567,4 +604,4 @@ def _execute_script(db: sqlite3.Connection, script: str) -> None:
             db.execute(statement)
 
 
-MIGRATIONS = {2: _to_version_2}  # version n-1 → n, each in the upgrade's one transaction
+MIGRATIONS = {2: _to_version_2}  # version n-1 → n, each in the upgrade's one transaction, given the workspace

@@ -12,6 +12,7 @@ Pure: no file, no database. The pipeline stores each PeriodResult in the ledger 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -95,6 +96,34 @@ def figures_of(incidents: pd.DataFrame) -> dict:
     return {"incidents": totals.incidents, "gross": str(totals.gross), "recovery": str(totals.recovery),
             "net": str(totals.net),
             "revisions": {i: int(r) for i, r in sorted(zip(incidents["incident_id"], incidents["revision"]))}}
+
+
+def standard_fingerprint(standard, period: str) -> str:
+    """What of the standard can change a period's pricing, as a digest: the Rates, Fines and Insurance
+    rows whose validity meets the period (with their places: lines cite rows, the first row wins a
+    tie), every SLA step, the items the Rates sheet knows on any date (they decide a problem's words),
+    the FX rates in force during the period, the sheet names lines cite and the reporting currency.
+    A change elsewhere (a rate from next year, an FX rate of next month) leaves the period alone."""
+    start = pd.Timestamp(f"{period}-01")
+    end = start + pd.offsets.MonthEnd(0)
+
+    def meeting(frame: pd.DataFrame) -> list[dict]:
+        meets = (frame["valid_from"].isna() | (frame["valid_from"] <= end)) & \
+                (frame["valid_to"].isna() | (frame["valid_to"] >= start))
+        return frame.reset_index()[meets.to_numpy()].to_dict("records")
+
+    fx = standard.fx[standard.fx["valid_from"].isna() | (standard.fx["valid_from"] <= end)]
+    in_force = []
+    for _, rows in fx.groupby("currency", sort=True):
+        before = rows[rows["valid_from"].isna() | (rows["valid_from"] <= start)]
+        latest = before["valid_from"].max() if len(before) else None
+        in_force += rows[rows["valid_from"].isna() | (rows["valid_from"] >= latest) if latest is not None
+                         else rows["valid_from"].notna()].to_dict("records")
+    parts = {"currency": standard.reporting_currency, "sheets": standard.sheet_names,
+             "rates": meeting(standard.rates), "items": sorted(set(zip(standard.rates["category"], standard.rates["item"]))),
+             "sla": standard.sla.to_dict("records"), "fines": meeting(standard.fines),
+             "insurance": meeting(standard.insurance), "fx": in_force}
+    return digest(json.loads(json.dumps(parts, default=str)))
 
 
 def limited_policies(standard) -> set[int]:

@@ -26,7 +26,7 @@ from compensation_report.checking import Checked, Progress, check_and_price, che
 from compensation_report.codec import digest
 from compensation_report.errors import ConfigError, DeliveryError, Problem, StoredResultsDiffer
 from compensation_report.input_templates import write_incident_template, write_rates_template
-from compensation_report.ledger import Ledger
+from compensation_report.ledger import Ledger, check_ledger_version
 from compensation_report.periods import EMPTY_DIGEST, PeriodResult, figures_of, split_by_period, totals_of
 from compensation_report.pricing import ZERO, Priced, price
 from compensation_report.resources import data_path
@@ -83,6 +83,7 @@ class RunResult:
     summaries: dict[str, dict] = field(default_factory=dict)  # every stored period's figures
     open_rejections: list[dict] = field(default_factory=list)  # rejected workbooks of the period not replaced
     changed_periods: list[str] = field(default_factory=list)  # the periods this run priced again
+    other_reports: list[int] = field(default_factory=list)  # reports of other periods whose emails are out of date
 
     @property
     def rejected(self) -> list[FileOutcome]:
@@ -115,6 +116,7 @@ def run_period(root: Path, period: str | None = None, locale: str | None = None,
     check_period(period)
     locale = locale or config.locale
     standard, rates_sha = load_standard(config.rates)
+    check_ledger_version(config.ledger_path)  # before anything is created: a refused ledger changes nothing
     for folder in ("inbox", "archive", "rejected", "reports", "outbox"):
         config.folder(folder).mkdir(exist_ok=True)
     with RunLock(root) as lock, run_log(config.folder("logs"), period) as log_path:
@@ -144,16 +146,15 @@ def monthly_run(config: Config, ledger: Ledger, standard: Standard, rates_sha: s
     arrivals = [(path, sha256_of(path)) for path in inbox]
     checks, ready = check_arrivals(arrivals, standard, ledger, progress)
     outcomes = [log_outcome(ingest(path, sha, ledger, config, run_id, checks.get(path))) for path, sha in arrivals]
-    fresh = results.refresh(ledger, standard, rates_sha, run_id, ready)
-    if progress:
-        lines = sum(len(r.priced.lines) for r in fresh.values())
-        progress("lines priced", lines, lines)
+    changed, outcome = results.refresh(ledger, standard, rates_sha, run_id, ready, keep=period)
     if verify:
-        differences = results.verify(ledger, standard, rates_sha)
+        differences = results.verify(ledger, standard)
         if differences:
             raise StoredResultsDiffer(differences)
     summaries = ledger.results()
-    outcome = fresh.get(period) or results.load(ledger, period, standard)
+    outcome = outcome or results.load(ledger, period, standard)
+    if progress:
+        progress("lines priced", len(outcome.priced.lines), len(outcome.priced.lines))
     result = build_period_report(config, ledger, standard, rates_sha, period, locale, outcomes, outcome, summaries,
                                  progress=progress)
     log.info("period %s: %d incidents, gross %s, recovery %s, net %s %s; report %s", period,
@@ -161,12 +162,13 @@ def monthly_run(config: Config, ledger: Ledger, standard: Standard, rates_sha: s
     ledger.finish_run(run_id, datetime.now(), "done", str(result.report), result.incident_count,
                       result.gross, result.recovery, result.net)
     result.run_id = run_id
-    result.changed_periods = sorted(fresh)
+    result.changed_periods = changed
     # SPEC 1: the month's report, and one per [[email.burst]] unit, email or not
     result.unit_reports = [(burst, business_unit_report(ledger, result, burst.business_unit))
                            for burst in config.email.bursts]
     for scope in [result] + [unit for _, unit in result.unit_reports]:
         record_report(config, ledger, scope)
+    result.other_reports = changed_reports(config, ledger, result, standard, rates_sha)
     return result
 
 
@@ -529,13 +531,13 @@ def email_reports(config: Config, ledger: Ledger, result: RunResult, standard: S
     changed since its email reached someone, its report again, as a revision. In smtp mode, unless
     `deliver` is off (a dry run: previews), they are delivered (a failure keeps them in outbox/)."""
     try:
-        preview = not deliver
+        preview = not deliver and config.email.mode == "smtp"  # in outbox mode, writing is all a run ever does
         scopes = [(result, config.email.to)] + [(unit, burst.to) for burst, unit in result.unit_reports]
         for report, to in scopes:
             if written := dispatch.queue(config, ledger, ledger.report(report.report_id), to, preview):
                 result.emails.append(written)
-        for report in changed_reports(config, ledger, result, standard, rates_sha):
-            if written := dispatch.queue(config, ledger, ledger.report(report.report_id), (), preview):
+        for report_id in result.other_reports:
+            if written := dispatch.queue(config, ledger, ledger.report(report_id), (), preview):
                 result.emails.append(written)
         if config.email.mode == "smtp" and deliver:
             dispatch.deliver(config, ledger)
@@ -544,28 +546,34 @@ def email_reports(config: Config, ledger: Ledger, result: RunResult, standard: S
 
 
 def changed_reports(config: Config, ledger: Ledger, result: RunResult, standard: Standard,
-                    rates_sha: str) -> list[RunResult]:
-    """The reports, written now, of the other periods (and their units) whose latest email carries
-    other figures than the stored ones."""
+                    rates_sha: str) -> list[int]:
+    """The reports (their ids in the ledger) of the other periods, and their units, whose latest email
+    carries other figures than the stored ones: written again now unless the latest report of that
+    scope already has the stored figures, so that a revision, or `send`, has them to hand."""
     written: dict[str, RunResult] = {}
     reports = []
     for period, unit in ledger.message_scopes():
         last = ledger.latest_message(period, unit)
         summary = result.summaries.get(period)
-        now = summary and (summary["digest"] if not unit else summary["units"].get(unit, {}).get("digest"))
+        now = (summary["digest"] if not unit else summary["units"].get(unit, {}).get("digest")) if summary else None
         if period == result.period or last is None or last["digest"] == (now or EMPTY_DIGEST):
+            continue
+        latest = ledger.latest_report(period, unit)
+        if latest is not None and latest["digest"] == (now or EMPTY_DIGEST):
+            reports.append(latest["id"])
             continue
         if period not in written:
             outcome = results.load(ledger, period, standard)
             written[period] = build_period_report(config, ledger, standard, rates_sha, period,
                                                   result.report_input.locale, [], outcome, result.summaries)
             written[period].run_id = result.run_id
-            record_report(config, ledger, written[period])
+            if not unit:
+                record_report(config, ledger, written[period])
         report = written[period] if not unit else business_unit_report(ledger, written[period], unit)
         if unit:
             report.run_id = result.run_id
             record_report(config, ledger, report)
-        reports.append(report)
+        reports.append(report.report_id)
     return reports
 
 
@@ -573,6 +581,7 @@ def send_outbox(root: Path) -> list[Path]:
     """`send`: deliver what waits in outbox/, under the workspace lock so a run cannot send it too. A
     waiting email whose period has a later report with other figures goes out as that report."""
     config = load_config(root)
+    check_ledger_version(config.ledger_path)
     with RunLock(root):
         ledger = Ledger(config.ledger_path)
         try:

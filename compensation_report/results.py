@@ -15,38 +15,44 @@ import pandas as pd
 from compensation_report.codec import decode_revisions, digest
 from compensation_report.ledger import Ledger
 from compensation_report.periods import (
-    PeriodResult, Usage, figures_of, limited_policies, opening_for, price_period, split_by_period, still_valid,
-    stored_tables, used_to_date,
+    PeriodResult, Usage, figures_of, limited_policies, opening_for, price_period, split_by_period,
+    standard_fingerprint, still_valid, stored_tables, used_to_date,
 )
 from compensation_report.pricing import ZERO, price
 
 
 def refresh(ledger: Ledger, standard, rates_sha: str, run_id: int | None,
-            ready: Mapping[str, PeriodResult] | None = None) -> dict[str, PeriodResult]:
-    """Price and store every period that needs it, earliest first; returns them. `ready`: periods the
-    check of this run's arrivals priced already, used where they hold the incidents the ledger now
-    holds and opened the aggregates as here."""
+            ready: dict[str, PeriodResult] | None = None, keep: str | None = None) -> tuple[list[str], PeriodResult | None]:
+    """Price and store every period that needs it, earliest first: the periods marked stale, those
+    priced with a standard that differs for them, and those whose limited policies now open where the
+    earlier periods leave them differently (checked on every run, so a run killed half way through
+    leaves nothing behind). `ready`: periods the check of this run's arrivals priced already, used
+    where they hold the incidents the ledger now holds and opened the aggregates as here (taken out
+    of it as they are used). Returns the periods priced, and the result of `keep` if it was one;
+    the others are let go once stored."""
     summaries = ledger.results()
-    todo = ledger.stale_periods() | {p for p, s in summaries.items() if s["rates_sha256"] != rates_sha}
-    if not todo:
-        return {}
+    stale = ledger.stale_periods()
     limited = limited_policies(standard)
-    usage: dict[str, Usage] = {p: s["consumption"] for p, s in summaries.items() if p not in todo}
-    fresh = {}
-    for period in sorted(todo | {p for p in summaries if p > min(todo)}):
-        if period not in todo and still_valid(summaries[period]["opening"], period, usage, limited):
+    usage: dict[str, Usage] = {p: s["consumption"] for p, s in summaries.items()}
+    priced, kept = [], None
+    for period in sorted(stale | set(summaries)):
+        fingerprint = standard_fingerprint(standard, period)
+        stored = summaries.get(period)
+        if period not in stale and stored is not None and stored["standard"] == fingerprint \
+                and still_valid(stored["opening"], period, usage, limited):
             continue
         opening = opening_for(period, usage, limited)
-        result = (ready or {}).get(period)
+        result = (ready or {}).pop(period, None)
         if result is not None and still_valid(result.opening, period, usage, limited) \
                 and set(result.priced.incidents["incident_id"]) == ledger.incident_ids_of_period(period):
             result = with_ledger_revisions(result, ledger)
         else:
             result = price_period(period, ledger.incidents_of_periods([period]), standard, opening)
-        store(ledger, result, run_id, rates_sha)
+        store(ledger, result, run_id, rates_sha, fingerprint)
         usage[period] = result.consumption
-        fresh[period] = result
-    return fresh
+        priced.append(period)
+        kept = result if period == keep else kept
+    return priced, kept
 
 
 def with_ledger_revisions(result: PeriodResult, ledger: Ledger) -> PeriodResult:
@@ -59,8 +65,9 @@ def with_ledger_revisions(result: PeriodResult, ledger: Ledger) -> PeriodResult:
     return result
 
 
-def store(ledger: Ledger, result: PeriodResult, run_id: int | None, rates_sha: str) -> None:
-    ledger.store_result(result.period, run_id, datetime.now(), rates_sha, summary_of(result), result.tables())
+def store(ledger: Ledger, result: PeriodResult, run_id: int | None, rates_sha: str, fingerprint: str) -> None:
+    ledger.store_result(result.period, run_id, datetime.now(), rates_sha, fingerprint, summary_of(result),
+                        result.tables())
 
 
 def summary_of(result: PeriodResult) -> dict:
@@ -95,7 +102,7 @@ def usage_to(period: str, summaries: Mapping[str, dict]) -> Usage:
 # -- the check: stored results against a full re-price ----------------------------------------
 
 
-def verify(ledger: Ledger, standard, rates_sha: str) -> list[str]:
+def verify(ledger: Ledger, standard) -> list[str]:
     """Every difference between the stored results and one pricing of the whole ledger at once (none
     when all is well): tables cell by cell, totals, what each period used of each aggregate."""
     expected = split_by_period(price(*ledger.current_incidents(), standard), standard)
@@ -107,8 +114,8 @@ def verify(ledger: Ledger, standard, rates_sha: str) -> list[str]:
             differences.append(f"{period}: no stored result")
             continue
         summary = summaries[period]
-        if summary["rates_sha256"] != rates_sha:
-            differences.append(f"{period}: priced with another standard ({summary['rates_sha256'][:12]})")
+        if summary["standard"] != standard_fingerprint(standard, period):
+            differences.append(f"{period}: priced with another standard (rates file {summary['rates_sha256'][:12]})")
         got = load(ledger, period, standard)
         differences += [f"{period}: {d}" for d in compare(got, want)]
         totals = want.totals()

@@ -96,10 +96,10 @@ def state(ws: Path) -> dict:
     rows = list(openpyxl.load_workbook(report, data_only=True)["Incidents"].iter_rows(min_row=HEADER_ROW, values_only=True))
     places = {name: [folder for folder in ("inbox", "archive", "rejected")
                      if any(p.name == name for p in (ws / folder).rglob(name))] for name in FILES}
-    standard, sha = load_standard(ws / "rates" / "rates.xlsx")
+    standard, _ = load_standard(ws / "rates" / "rates.xlsx")
     ledger = Ledger(ws / "ledger.sqlite")
     try:
-        stored = verify(ledger, standard, sha)  # every period priced, as a full re-price gives it
+        stored = verify(ledger, standard)  # every period priced, as a full re-price gives it
     finally:
         ledger.close()
     return {"statuses": statuses, "revisions": revisions, "unmoved": unmoved, "incidents": rows[1:], "stored": stored,

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from compensation_report import __version__
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 EPOCH = "1793491200"  # 2026-11-01 00:00 UTC: the report's creation time and "Generated at"
@@ -36,11 +35,11 @@ def sample_report(folder: Path, locale: str) -> Path:
 
 
 def normalised_parts(path: Path) -> dict[str, bytes]:
-    """Every part of the file; the tool's version, the one thing meant to change, stands as VERSION."""
+    """Every part of the file; the tool's version (the reference's and ours), the one thing meant to
+    change, stands as VERSION."""
     with zipfile.ZipFile(path) as book:
         parts = {name: book.read(name) for name in book.namelist()}
-    version = re.escape(__version__.encode())
-    parts["xl/sharedStrings.xml"] = re.sub(rb"<t>" + version + rb"</t>", b"<t>VERSION</t>", parts["xl/sharedStrings.xml"])
+    parts["xl/sharedStrings.xml"] = re.sub(rb"<t>\d+\.\d+\.\d+</t>", b"<t>VERSION</t>", parts["xl/sharedStrings.xml"])
     return parts
 
 

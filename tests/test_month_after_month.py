@@ -118,6 +118,27 @@ def test_send_delivers_the_periods_current_report_not_the_one_that_waited(tmp_pa
     assert len(list((ws / "outbox" / "superseded").iterdir())) == 1  # the email that waited, kept, never sent
 
 
+def test_send_delivers_another_periods_current_report_after_a_run_without_email(tmp_path):
+    """September's email waits (the server was down); October's run without email takes a late
+    September incident; `send` delivers September as it now stands."""
+    port = free_port()
+    ws = write_small_workspace(tmp_path / "ws", mode="smtp", port=port)
+    (ws / "inbox" / "payments.xlsx").unlink()
+    drop(ws, "sept.xlsx", {"Incidents": [incident("S", "2026-09-10 10:00", 1)],
+                           "Losses": [{"incident_id": "S", "category": "REPAIR", "item": "review"}]})
+    assert invoke("run", "-w", ws, "--period", "2026-09").exit_code == 3
+    drop(ws, "oct.xlsx", {"Incidents": [incident("O", "2026-10-10 10:00", 1), incident("S2", "2026-09-29 10:00", 1)],
+                          "Losses": [{"incident_id": "O", "category": "REPAIR", "item": "review"},
+                                     {"incident_id": "S2", "category": "REPAIR", "item": "review"}]})
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
+    with serving(port) as inbox:
+        assert invoke("send", "-w", ws).exit_code == 0
+    ((_, message),) = inbox.messages
+    assert message["Subject"].startswith("Compensation report 2026-09: net 10,000.00 CNY (2 incidents")
+    (attachment,) = message.iter_attachments()
+    assert attachment.get_content() == report_of(ws, "2026-09").read_bytes()
+
+
 def test_a_rejected_workbook_stays_on_the_periods_report_until_it_is_replaced(tmp_path):
     ws = write_small_workspace(tmp_path / "ws")
     bad = {"Incidents": [incident("X", "2026-10-07 09:00", 1)],
@@ -309,6 +330,20 @@ def test_a_ledger_of_release_0_1_0_is_upgraded_in_place_after_a_copy_is_kept(tmp
     assert "Incidents added: LOG-2609-07" in revision.get_body(("plain",)).get_content()
 
 
+def test_a_workspace_of_0_1_0_in_outbox_mode_keeps_what_its_emails_said(tmp_path):
+    """Release 0.1.0 recorded nothing of the emails it wrote in outbox mode; the upgrade takes them
+    from outbox/: October is not written again, September (changed since) is, as a revision."""
+    fixture = os.path.join(os.path.dirname(__file__), "fixtures", "outbox-0.1.0")
+    ws = sample_workspace_with(tmp_path, os.path.join(fixture, "ledger.sqlite"))
+    for name in os.listdir(os.path.join(fixture, "outbox")):
+        shutil.copy(os.path.join(fixture, "outbox", name), ws / "outbox" / name)
+    result = invoke("run", "-w", ws, "--period", "2026-10", "--verify")
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.output.splitlines() if line.startswith("Email written")] == [
+        f"Email written: {next((ws / 'outbox').glob('compensation_report_2026-09_revised_*.eml'))}"]
+    assert invoke("run", "-w", ws, "--period", "2026-10").output.count("Email written") == 0
+
+
 def test_a_ledger_of_a_newer_release_is_refused_and_left_as_it_is(tmp_path):
     newer = tmp_path / "newer.sqlite"
     shutil.copy(FIXTURE, newer)
@@ -320,7 +355,9 @@ def test_a_ledger_of_a_newer_release_is_refused_and_left_as_it_is(tmp_path):
     assert result.exit_code == 2
     assert "written by a newer release of compensation-report (ledger schema 99)" in result.output
     assert (ws / "ledger.sqlite").read_bytes() == before and not list(ws.glob("ledger.sqlite.*"))
-    assert not (ws / "reports" / "2026-10").exists()
+    assert not list((ws / "reports").iterdir()) and not list((ws / "logs").iterdir())  # nothing written
+    assert not (ws / ".run.lock").exists()
+    assert invoke("send", "-w", ws).exit_code == 2
 
 
 # -- status -----------------------------------------------------------------------------------
