@@ -218,6 +218,20 @@ class Ledger:
             "UPDATE runs SET finished_at=?, status=?, report=?, incidents=?, gross=?, recovery=?, net=? WHERE id=?",
             (finished_at.isoformat(), status, report, incidents, str(gross), str(recovery), str(net), run_id))
 
+    def run_as_of(self, cutoff: datetime) -> int | None:
+        """The last finished monthly run begun before `cutoff`, when the ledger then held exactly what that
+        run had left in it: every submission it and the runs before it recorded was received before
+        the cutoff, and none received before it was recorded later."""
+        row = self.db.execute("SELECT id FROM runs WHERE status='done' AND started_at < ? ORDER BY id DESC LIMIT 1",
+                              (cutoff.isoformat(),)).fetchone()
+        if row is None:
+            return None
+        late = self.db.execute("SELECT 1 FROM submissions WHERE run_id <= ? AND received_at >= ? LIMIT 1",
+                               (row[0], cutoff.isoformat())).fetchone()
+        early = self.db.execute("SELECT 1 FROM submissions WHERE run_id > ? AND received_at < ? LIMIT 1",
+                                (row[0], cutoff.isoformat())).fetchone()
+        return None if late or early else row[0]
+
     def last_runs(self) -> dict[str, dict]:
         """Per period, its last finished monthly run: when, and the figures it reported."""
         rows = self.db.execute(
@@ -414,14 +428,19 @@ class Ledger:
             rows += self.db.execute(query.format(marks=",".join("?" * len(chunk))), chunk).fetchall()
         return rows
 
-    def incidents_of_periods(self, periods: list[str]) -> Frames:
-        """The latest revision of every incident whose latest revision lies in one of these periods."""
+    def incidents_of_periods(self, periods: list[str], received_before: datetime | None = None) -> Frames:
+        """The latest revision of every incident whose latest revision lies in one of these periods (of
+        the submissions received before a time, if given)."""
         if not periods:
             return decode_revisions([])
         marks = ",".join("?" * len(periods))
+        latest = LATEST_REVISION if received_before is None else (
+            "r.id = (SELECT MAX(r2.id) FROM incident_revisions r2 JOIN submissions s2 ON s2.id = r2.submission_id"
+            " WHERE r2.incident_id = r.incident_id AND s2.received_at < ?)")
+        cutoff = [] if received_before is None else [received_before.isoformat()]
         rows = self.db.execute(
             f"SELECT r.submission_id, r.revision, r.incident, r.losses, r.customers FROM incident_revisions r"
-            f" WHERE r.period IN ({marks}) AND {LATEST_REVISION} ORDER BY r.id", periods).fetchall()
+            f" WHERE r.period IN ({marks}) AND {latest} ORDER BY r.id", periods + cutoff).fetchall()
         return decode_revisions(rows)
 
     def incident_ids_of_period(self, period: str) -> set[str]:
@@ -465,15 +484,29 @@ class Ledger:
                  _usage_json(summary["opening"]), _usage_json(summary["consumption"]), tables))
             self.db.execute("DELETE FROM stale_periods WHERE period = ?", (period,))
 
-    def results(self) -> dict[str, dict]:
-        """The current result of every priced period, without its tables: period → summary."""
-        cursor = self.db.execute(CURRENT_RESULTS.replace("SELECT *", "SELECT " + ", ".join(_SUMMARY)))
+    def results(self, through_run: int | None = None) -> dict[str, dict]:
+        """The current result of every priced period, without its tables: period → summary (`id` the
+        version); with `through_run`, the results as that run left them."""
+        if through_run is None:
+            cursor = self.db.execute(CURRENT_RESULTS.replace("SELECT *", "SELECT " + ", ".join(_SUMMARY)))
+        else:
+            cursor = self.db.execute(f"SELECT {', '.join(_SUMMARY)} FROM period_results WHERE id IN"
+                                     " (SELECT MAX(id) FROM period_results WHERE run_id <= ? GROUP BY period)",
+                                     (through_run,))
         return {row[0]: _summary(row) for row in cursor}
 
-    def result_tables(self, period: str) -> bytes | None:
-        row = self.db.execute("SELECT tables FROM period_results WHERE period = ? ORDER BY id DESC LIMIT 1",
-                              (period,)).fetchone()
+    def result_tables(self, period: str, version: int | None = None) -> bytes | None:
+        """A period's priced tables: of its current result, or of one version of it (none once superseded)."""
+        if version is not None:
+            row = self.db.execute("SELECT tables FROM period_results WHERE id = ?", (version,)).fetchone()
+        else:
+            row = self.db.execute("SELECT tables FROM period_results WHERE period = ? ORDER BY id DESC LIMIT 1",
+                                  (period,)).fetchone()
         return row[0] if row else None
+
+    def any_revision_before(self, cutoff: datetime) -> bool:
+        return self.db.execute("SELECT 1 FROM incident_revisions r JOIN submissions s ON s.id = r.submission_id"
+                               " WHERE s.received_at < ? LIMIT 1", (cutoff.isoformat(),)).fetchone() is not None
 
 
 _SUMMARY = ("period", "id", "rates_sha256", "standard", "incidents", "gross", "recovery", "net", "digest", "units", "opening",

@@ -175,16 +175,21 @@ def monthly_run(config: Config, ledger: Ledger, standard: Standard, rates_sha: s
 def as_of_report(config: Config, ledger: Ledger, today: tuple[Standard, str], period: str, locale: str,
                  as_of: date, progress: Progress | None) -> RunResult:
     """The report of `period` as the ledger stood at the end of `as_of`, with the standard of that day:
-    every incident then current priced at once (the stored results are today's)."""
+    from the results the last run begun by then stored, or, where they cannot say (the day's end
+    fell within a run, or before this release stored any), every incident then current priced at once."""
     standard, rates_sha = standard_as_of(config, ledger, as_of, today)
     run_id = ledger.start_run(period, datetime.now(), rates_sha)
     received_before = datetime.combine(as_of + timedelta(days=1), datetime.min.time())
-    priced = price(*ledger.current_incidents(received_before), standard)
-    split = split_by_period(priced, standard)
+    stored = results.as_of(ledger, standard, period, received_before)
+    if stored is not None:
+        outcome, summaries = stored
+    else:
+        log.info("as of %s: the stored results cannot say; every incident of then priced at once", as_of)
+        split = split_by_period(price(*ledger.current_incidents(received_before), standard), standard)
+        summaries = {p: results.summary_of(r) for p, r in split.items()}
+        outcome = split.get(period) or results.load_empty(period, standard)
     if progress:
-        progress("lines priced", len(priced.lines), len(priced.lines))
-    summaries = {p: results.summary_of(r) for p, r in split.items()}
-    outcome = split.get(period) or results.load_empty(period, standard)
+        progress("lines priced", len(outcome.priced.lines), len(outcome.priced.lines))
     result = build_period_report(config, ledger, standard, rates_sha, period, locale, [], outcome, summaries,
                                  as_of=as_of, progress=progress)
     ledger.finish_run(run_id, datetime.now(), "as_of", str(result.report), result.incident_count,

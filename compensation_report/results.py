@@ -99,6 +99,33 @@ def usage_to(period: str, summaries: Mapping[str, dict]) -> Usage:
     return used_to_date(period, {p: s["consumption"] for p, s in summaries.items()})
 
 
+def as_of(ledger: Ledger, standard, period: str, received_before: datetime) -> tuple[PeriodResult, dict] | None:
+    """The period's result and every period's figures as the ledger stood at `received_before`, from the
+    results stored by the last run begun before then, with `standard` (the one that run priced with);
+    the period is priced again, alone, only when its result of then was superseded since. None when
+    the stored results cannot say (the ledger then was not what a run had left, or no run of this
+    release had priced it): the caller prices the ledger of then at once."""
+    run = ledger.run_as_of(received_before)
+    if run is None:
+        return None
+    summaries = ledger.results(through_run=run)
+    if not summaries and ledger.any_revision_before(received_before):
+        return None  # runs of a release that stored no results
+    if any(s["standard"] != standard_fingerprint(standard, p) for p, s in summaries.items()):
+        return None  # that run's standard is not the one given (its copy was not kept)
+    summary = summaries.get(period)
+    if summary is None:
+        return load_empty(period, standard), summaries
+    blob = ledger.result_tables(period, version=summary["id"])
+    if blob is not None:
+        return PeriodResult.from_tables(period, blob, summary["opening"], summary["consumption"]), summaries
+    result = price_period(period, ledger.incidents_of_periods([period], received_before), standard,
+                          summary["opening"])
+    if summary_of(result)["digest"] != summary["digest"]:
+        return None  # never expected: then the full pricing answers
+    return result, summaries
+
+
 # -- the check: stored results against a full re-price ----------------------------------------
 
 

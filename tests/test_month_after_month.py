@@ -299,6 +299,28 @@ def test_a_late_workbook_for_a_delivered_month_sends_that_months_report_as_a_rev
     assert len(sheet_rows(report_of(ws, "2026-09"), "Incidents")) == 2  # September's report, written again
 
 
+def test_as_of_a_past_day_reads_the_results_stored_then(tmp_path, monkeypatch):
+    """The first run is made to have been on 3 November; a revision arrives later. As of 3 November
+    the report holds what that run's report held, read from the results it stored (the period's own
+    result was superseded since, so that one period is priced again, alone), not a pricing of the
+    whole ledger."""
+    from compensation_report import pipeline
+
+    ws = write_small_workspace(tmp_path / "ws")
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
+    then = {sheet: sheet_rows(report_of(ws), sheet) for sheet in ("Incidents", "Lines", "Customers", "Insurance")}
+    with sqlite3.connect(ws / "ledger.sqlite") as db:
+        db.execute("UPDATE submissions SET received_at = '2026-11-03T09:00:00'")
+        db.execute("UPDATE runs SET started_at = '2026-11-03T09:00:00'")
+    drop(ws, "fix.xlsx", {"Incidents": [incident("A", "2026-10-03 14:05", 1)],
+                          "Losses": [{"incident_id": "A", "category": "REPAIR", "item": "review"}]})
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
+    monkeypatch.setattr(pipeline, "price", lambda *args: pytest.fail("the whole ledger priced"))
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--as-of", "2026-11-03").exit_code == 0
+    as_of = ws / "reports" / "2026-10" / "compensation_report_2026-10_as_of_2026-11-03.xlsx"
+    assert {sheet: sheet_rows(as_of, sheet) for sheet in then} == then
+
+
 # -- the ledger's versions ----------------------------------------------------------------------
 
 
