@@ -89,8 +89,8 @@ CREATE TABLE period_results (
     period TEXT NOT NULL,
     run_id INTEGER,
     priced_at TEXT NOT NULL,
-    rates_sha256 TEXT NOT NULL,
-    standard TEXT NOT NULL,
+    rates_sha256 TEXT NOT NULL,  -- the last rates file found to price it so (the part that reaches it unchanged)
+    standard TEXT NOT NULL,  -- digest of that part (periods.standard_fingerprint)
     incidents INTEGER NOT NULL,
     gross TEXT NOT NULL,
     recovery TEXT NOT NULL,
@@ -483,6 +483,11 @@ class Ledger:
                  json.dumps(summary["units"], ensure_ascii=False),
                  _usage_json(summary["opening"]), _usage_json(summary["consumption"]), tables))
             self.db.execute("DELETE FROM stale_periods WHERE period = ?", (period,))
+
+    def agrees_with(self, versions: list[int], rates_sha256: str) -> None:
+        """These results stand under this rates file too (the part of it that reaches them is unchanged)."""
+        self.db.executemany("UPDATE period_results SET rates_sha256 = ? WHERE id = ?",
+                            [(rates_sha256, version) for version in versions])
 
     def results(self, through_run: int | None = None) -> dict[str, dict]:
         """The current result of every priced period, without its tables: period → summary (`id` the

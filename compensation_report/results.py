@@ -34,12 +34,15 @@ def refresh(ledger: Ledger, standard, rates_sha: str, run_id: int | None,
     stale = ledger.stale_periods()
     limited = limited_policies(standard)
     usage: dict[str, Usage] = {p: s["consumption"] for p, s in summaries.items()}
-    priced, kept = [], None
+    priced, kept, agreeing = [], None, []
     for period in sorted(stale | set(summaries)):
-        fingerprint = standard_fingerprint(standard, period)
         stored = summaries.get(period)
-        if period not in stale and stored is not None and stored["standard"] == fingerprint \
-                and still_valid(stored["opening"], period, usage, limited):
+        if stored is not None and stored["rates_sha256"] == rates_sha:
+            same_standard = True  # checked against this very rates file before: no need to look again
+        else:
+            same_standard = stored is not None and stored["standard"] == standard_fingerprint(standard, period)
+            agreeing += [stored["id"]] if same_standard else []
+        if period not in stale and same_standard and still_valid(stored["opening"], period, usage, limited):
             continue
         opening = opening_for(period, usage, limited)
         result = (ready or {}).pop(period, None)
@@ -48,10 +51,11 @@ def refresh(ledger: Ledger, standard, rates_sha: str, run_id: int | None,
             result = with_ledger_revisions(result, ledger)
         else:
             result = price_period(period, ledger.incidents_of_periods([period]), standard, opening)
-        store(ledger, result, run_id, rates_sha, fingerprint)
+        store(ledger, result, run_id, rates_sha, standard_fingerprint(standard, period))
         usage[period] = result.consumption
         priced.append(period)
         kept = result if period == keep else kept
+    ledger.agrees_with(agreeing, rates_sha)
     return priced, kept
 
 
