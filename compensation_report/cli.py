@@ -92,7 +92,7 @@ def run(workspace: Path, period: str | None, locale: str | None, no_email: bool,
         click.echo(f"still rejected {rejection['file_name']} (received {rejection['received_at'][:10]}): not "
                    f"replaced yet, see {rejection['stored_as']}.errors.txt")
     if len(result.changed_periods) > 1 or result.changed_periods not in ([], [result.period]):
-        click.echo(f"Priced again: {', '.join(result.changed_periods)}")
+        click.echo(f"Periods priced: {', '.join(result.changed_periods)}")
     click.echo(f"Period {result.period}: {result.incident_count} incidents, gross {result.gross:,.2f}, "
                f"recovery {result.recovery:,.2f}, net {result.net:,.2f} {result.currency}")
     for email in result.emails:

@@ -257,9 +257,9 @@ def test_a_changed_standard_prices_every_period_again_and_the_next_run_nothing(t
     rates = {**YEAR_RATES, "FX": [{**YEAR_RATES["FX"][0], "rate": 7.2}]}
     write_workbook(ws / "rates" / "rates.xlsx", rates)
     result = invoke("run", "-w", ws, "--period", "2026-04", "--no-email", "--verify")
-    assert "Priced again: 2026-01, 2026-02, 2026-03, 2026-04" in result.output
+    assert "Periods priced: 2026-01, 2026-02, 2026-03, 2026-04" in result.output
     result = invoke("run", "-w", ws, "--period", "2026-04", "--no-email", "--verify")
-    assert result.exit_code == 0 and "Priced again" not in result.output
+    assert result.exit_code == 0 and "Periods priced" not in result.output
 
 
 # -- revisions by email -------------------------------------------------------------------------
@@ -291,7 +291,7 @@ def test_a_late_workbook_for_a_delivered_month_sends_that_months_report_as_a_rev
                           "Losses": [{"incident_id": "O", "category": "REPAIR", "item": "review"},
                                      {"incident_id": "S2", "category": "REPAIR", "item": "review"}]})
     result = invoke("run", "-w", ws, "--period", "2026-10")
-    assert result.exit_code == 0 and "Priced again: 2026-09, 2026-10" in result.output
+    assert result.exit_code == 0 and "Periods priced: 2026-09, 2026-10" in result.output
     subjects = sorted(m["Subject"] for m in emails(ws / "outbox"))
     assert subjects == ["Compensation report 2026-09: net 5,000.00 CNY (1 incidents; largest S Incident S)",
                         "Compensation report 2026-10: net 5,000.00 CNY (1 incidents; largest O Incident O)",
