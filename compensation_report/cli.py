@@ -174,7 +174,10 @@ def template(kind: str, out: Path, workspace: Path) -> None:
 @workspace_option
 def send(workspace: Path) -> None:
     """Deliver emails still waiting in outbox/."""
-    sent = pipeline.send_outbox(workspace)
+    sent, held = pipeline.send_outbox(workspace)
+    for name in held:
+        click.echo(f"Not sent: {name}: its period's figures changed since it was written (outbox/superseded/); "
+                   "the next run sends the period's current report")
     click.echo(f"Sent {len(sent)} email(s)")
 
 

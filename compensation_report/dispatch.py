@@ -62,16 +62,22 @@ def supersede(config: Config, ledger: Ledger, message: dict) -> None:
     ledger.supersede_message(message["id"])
 
 
-def refresh_waiting(config: Config, ledger: Ledger) -> list[Path]:
+def refresh_waiting(config: Config, ledger: Ledger) -> list[str]:
     """Before `send`: every waiting email whose report scope has a later report with other figures is
-    composed again from that report (the old one superseded). Returns the emails written."""
-    written = []
+    composed again from that report (the old one superseded). A later report of release 0.1.0 has no
+    email recorded to compose again: the waiting email is superseded all the same (never sent with
+    old figures) and named in the list returned; the next run sends its period's report."""
+    held = []
     for message in ledger.waiting_messages():
         latest = ledger.latest_report(message["period"], message["business_unit"])
-        if latest is not None and latest["digest"] != message["digest"]:
-            path = queue(config, ledger, latest, tuple(message["recipients"]))
-            written += [path] if path else []
-    return written
+        if latest is None or latest["digest"] == message["digest"]:
+            continue
+        if latest["email"]:
+            queue(config, ledger, latest, tuple(message["recipients"]))
+        else:
+            supersede(config, ledger, message)
+            held.append(message["file_name"])
+    return held
 
 
 def changes(before: dict, after: dict) -> dict:

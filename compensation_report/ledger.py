@@ -16,8 +16,8 @@ import sqlite3
 from contextlib import contextmanager
 from email import policy as email_policy
 from email.parser import BytesHeaderParser
-from email.utils import getaddresses
-from datetime import datetime
+from email.utils import getaddresses, parsedate_to_datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -89,7 +89,7 @@ CREATE TABLE period_results (
     period TEXT NOT NULL,
     run_id INTEGER,
     priced_at TEXT NOT NULL,
-    rates_sha256 TEXT NOT NULL,  -- the last rates file found to price it so (the part that reaches it unchanged)
+    agrees_with TEXT NOT NULL,  -- the last rates file (and pricing version) found to price it so
     standard TEXT NOT NULL,  -- digest of that part (periods.standard_fingerprint)
     incidents INTEGER NOT NULL,
     gross TEXT NOT NULL,
@@ -324,6 +324,14 @@ class Ledger:
                               " ORDER BY m.id DESC LIMIT 1", (period, business_unit))
         return rows[0] if rows else None
 
+    def held_message(self, period: str, business_unit: str) -> dict | None:
+        """The newest message of a report scope when every message of it was superseded before it reached
+        anyone (`send` held it back): its period still owes its recipients a report."""
+        rows = self._messages("WHERE r.period=? AND r.business_unit=? ORDER BY m.id DESC LIMIT 1", (period, business_unit))
+        if rows and rows[0]["status"] == "superseded" and self.last_delivered(period, business_unit) is None:
+            return rows[0]
+        return None
+
     def message_scopes(self) -> list[tuple[str, str]]:
         """Every (period, business unit) a message was ever composed for."""
         return self.db.execute("SELECT DISTINCT r.period, r.business_unit FROM messages m JOIN reports r"
@@ -468,26 +476,26 @@ class Ledger:
     def stale_periods(self) -> set[str]:
         return {p for (p,) in self.db.execute("SELECT period FROM stale_periods")}
 
-    def store_result(self, period: str, run_id: int | None, priced_at: datetime, rates_sha256: str, standard: str,
+    def store_result(self, period: str, run_id: int | None, priced_at: datetime, agrees_with: str, standard: str,
                      summary: dict, tables: bytes) -> None:
         """A period's new result; the one it replaces keeps its figures but not its tables. The period
         is no longer stale."""
         with self.transaction():
             self.db.execute("UPDATE period_results SET tables = NULL WHERE period = ? AND tables IS NOT NULL", (period,))
             self.db.execute(
-                "INSERT INTO period_results (period, run_id, priced_at, rates_sha256, standard, incidents, gross,"
+                "INSERT INTO period_results (period, run_id, priced_at, agrees_with, standard, incidents, gross,"
                 " recovery, net, digest, units, opening, consumption, tables)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (period, run_id, priced_at.isoformat(), rates_sha256, standard, summary["incidents"], str(summary["gross"]),
+                (period, run_id, priced_at.isoformat(), agrees_with, standard, summary["incidents"], str(summary["gross"]),
                  str(summary["recovery"]), str(summary["net"]), summary["digest"],
                  json.dumps(summary["units"], ensure_ascii=False),
                  _usage_json(summary["opening"]), _usage_json(summary["consumption"]), tables))
             self.db.execute("DELETE FROM stale_periods WHERE period = ?", (period,))
 
-    def agrees_with(self, versions: list[int], rates_sha256: str) -> None:
+    def agree(self, versions: list[int], agrees_with: str) -> None:
         """These results stand under this rates file too (the part of it that reaches them is unchanged)."""
-        self.db.executemany("UPDATE period_results SET rates_sha256 = ? WHERE id = ?",
-                            [(rates_sha256, version) for version in versions])
+        self.db.executemany("UPDATE period_results SET agrees_with = ? WHERE id = ?",
+                            [(agrees_with, version) for version in versions])
 
     def results(self, through_run: int | None = None) -> dict[str, dict]:
         """The current result of every priced period, without its tables: period → summary (`id` the
@@ -514,7 +522,7 @@ class Ledger:
                                " WHERE s.received_at < ? LIMIT 1", (cutoff.isoformat(),)).fetchone() is not None
 
 
-_SUMMARY = ("period", "id", "rates_sha256", "standard", "incidents", "gross", "recovery", "net", "digest", "units", "opening",
+_SUMMARY = ("period", "id", "agrees_with", "standard", "incidents", "gross", "recovery", "net", "digest", "units", "opening",
             "consumption", "priced_at")
 
 
@@ -583,56 +591,96 @@ def backup_to(db: sqlite3.Connection, source: Path, target: Path) -> Path:
 
 def _to_version_2(db: sqlite3.Connection, root: Path) -> None:
     """Stored results start empty: every period with incidents waits to be priced by the next run. The
-    emails release 0.1.0 wrote become the figures their recipients last got or are about to get (from
-    the run that wrote each, and the incident revisions received by its end): those an SMTP server
-    took (sent), those still waiting for it, and, in outbox mode, where 0.1.0 recorded nothing, the
-    month's email still in outbox/ (written). So an upgrade sends nothing by itself, a period that
-    changed since is sent as a revision, and `send` never delivers a waiting email's old figures."""
+    emails release 0.1.0 wrote become the figures their recipients last got or are about to get:
+    those an SMTP server took (sent), those still waiting for it, and in outbox mode, where 0.1.0
+    recorded nothing, the emails still in outbox/ (written). Each carries the figures of the run
+    that wrote it (the last run of its period finished before the email's Date), and each period's
+    last run is recorded as its latest report. So an upgrade sends nothing by itself, a period that
+    changed since its email is sent as a revision, and `send` never delivers a waiting email's old
+    figures."""
     _execute_script(db, SCHEMA_2)
     db.execute("INSERT OR IGNORE INTO stale_periods (period) SELECT DISTINCT period FROM incident_revisions")
     smtp = db.execute(
         "SELECT message_id, file_name, CASE WHEN SUM(status = 'waiting') = 0 THEN 'sent' ELSE 'waiting' END,"
-        " COALESCE(MIN(sent_at), ''), json_group_array(recipient) FROM deliveries GROUP BY message_id"
-        " ORDER BY MIN(rowid)").fetchall()
+        " MIN(sent_at), json_group_array(recipient) FROM deliveries GROUP BY message_id ORDER BY MIN(rowid)").fetchall()
+    emails = {headers.get("Message-ID", ""): (path, headers) for path, headers in _emails_of(root)}
     known = {file_name for _, file_name, *_ in smtp}
-    written = [(path, _headers(path)) for path in sorted((root / "outbox").glob("compensation_report_*.eml"))
-               if path.name not in known]
     for message_id, file_name, status, sent_at, recipients in smtp:
-        _migrated_message(db, file_name, message_id, status, json.loads(recipients), sent_at or None)
-    for path, headers in written:
-        recipients = [address for _, address in getaddresses([str(headers.get("To", ""))]) if address]
-        _migrated_message(db, path.name, str(headers.get("Message-ID", "")), "written", recipients, None)
+        headers = emails.get(message_id, (None, {}))[1]
+        written = _local(headers.get("Date")) or (_local_iso(sent_at) if sent_at else None)
+        _migrated_message(db, file_name, message_id, status, json.loads(recipients), written)
+    for path, headers in emails.values():
+        if path.parent.name == "outbox" and path.name not in known:  # outbox mode: written is delivered
+            recipients = [address for _, address in getaddresses([str(headers.get("To", ""))]) if address]
+            _migrated_message(db, path.name, str(headers.get("Message-ID", "")), "written", recipients,
+                              _local(headers.get("Date")))
+    for period, run_id in db.execute("SELECT period, MAX(id) FROM runs WHERE status='done' GROUP BY period").fetchall():
+        if not db.execute("SELECT 1 FROM reports WHERE run_id = ?", (run_id,)).fetchone():
+            _migrated_report(db, run_id)
 
 
-def _headers(path: Path):
-    with path.open("rb") as handle:
-        return BytesHeaderParser(policy=email_policy.default).parse(handle)
+def _emails_of(root: Path) -> list[tuple[Path, object]]:
+    """The report emails 0.1.0 left in outbox/ and outbox/sent/, with their headers."""
+    paths = sorted((root / "outbox").glob("compensation_report_*.eml")) + \
+        sorted((root / "outbox" / "sent").glob("compensation_report_*.eml"))
+    found = []
+    for path in paths:
+        with path.open("rb") as handle:
+            found.append((path, BytesHeaderParser(policy=email_policy.default).parse(handle)))
+    return found
+
+
+def _local(date_header: object) -> str | None:
+    """An email's Date as this machine's local time, as 0.1.0 wrote its runs' times; the Date has whole
+    seconds, so the end of its second (the run that wrote it finished before)."""
+    if not date_header:
+        return None
+    try:
+        moment = parsedate_to_datetime(str(date_header)).astimezone().replace(tzinfo=None)
+    except (TypeError, ValueError):
+        return None
+    return (moment + timedelta(seconds=1)).isoformat()
+
+
+def _local_iso(text: str) -> str:
+    """A time 0.1.0 wrote in UTC (deliveries), as local time."""
+    moment = datetime.fromisoformat(text)
+    return (moment.astimezone() if moment.tzinfo else moment).replace(tzinfo=None).isoformat()
 
 
 def _migrated_message(db: sqlite3.Connection, file_name: str, message_id: str, status: str, recipients: list[str],
-                      sent_at: str | None) -> None:
-    """A message of release 0.1.0, with the figures of the last run of its period finished before it was
-    sent (or, not sent, the period's last run)."""
+                      written: str | None) -> None:
+    """A message of release 0.1.0, carrying the figures of the run that wrote it: the last run of its
+    period finished before it was written (unknown: the period's last run)."""
     period = file_name.removeprefix("compensation_report_").removesuffix(".eml")
-    run = db.execute("SELECT id, finished_at, report, incidents, gross, recovery, net FROM runs WHERE period=?"
-                     " AND status='done' AND finished_at <= ? ORDER BY id DESC LIMIT 1",
-                     (period, sent_at or "9999")).fetchone()
+    run = db.execute("SELECT id, finished_at FROM runs WHERE period=? AND status='done' AND finished_at <= ?"
+                     " ORDER BY id DESC LIMIT 1", (period, written or "9999")).fetchone()
     if run is None:  # a business unit's report, or a name of its own: not known well enough to revise
         return
-    run_id, finished_at, report, count, gross, recovery, net = run
+    report_id = _migrated_report(db, run[0])
+    db.execute("INSERT INTO messages (report_id, file_name, message_id, preview, status, recipients, written_at)"
+               " VALUES (?, ?, ?, 0, ?, ?, ?)",
+               (report_id, file_name, message_id, status, json.dumps(recipients), written or run[1]))
+
+
+def _migrated_report(db: sqlite3.Connection, run_id: int) -> int:
+    """The report a run of 0.1.0 wrote, with its figures: the run's totals, and the latest revision of
+    each of its period's incidents received by its end. No email is recorded with it."""
+    known = db.execute("SELECT id FROM reports WHERE run_id = ?", (run_id,)).fetchone()
+    if known:
+        return known[0]
+    period, finished_at, report, count, gross, recovery, net = db.execute(
+        "SELECT period, finished_at, report, incidents, gross, recovery, net FROM runs WHERE id = ?", (run_id,)).fetchone()
     revisions = dict(db.execute(
         "SELECT r.incident_id, r.revision FROM incident_revisions r WHERE r.id IN (SELECT MAX(r2.id) FROM"
         " incident_revisions r2 JOIN submissions s2 ON s2.id = r2.submission_id WHERE s2.received_at < ?"
         " GROUP BY r2.incident_id) AND r.period = ?", (finished_at, period)).fetchall())
     figures = {"incidents": count, "gross": gross, "recovery": recovery, "net": net,
                "revisions": dict(sorted(revisions.items()))}
-    report_id = db.execute(
+    return db.execute(
         "INSERT INTO reports (run_id, period, business_unit, path, locale, written_at, figures, digest, email)"
         " VALUES (?, ?, '', ?, '', ?, ?, ?, '{}')",
         (run_id, period, report or "", finished_at, json.dumps(figures), digest(figures))).lastrowid
-    db.execute("INSERT INTO messages (report_id, file_name, message_id, preview, status, recipients, written_at)"
-               " VALUES (?, ?, ?, 0, ?, ?, ?)",
-               (report_id, file_name, message_id, status, json.dumps(recipients), sent_at or finished_at))
 
 
 def _execute_script(db: sqlite3.Connection, script: str) -> None:

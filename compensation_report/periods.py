@@ -26,6 +26,9 @@ Exact = Decimal | Fraction
 Usage = dict[int, Exact]  # policy (its position on the Insurance sheet) → an amount of its aggregate, policy currency
 # What a claim's aggregate columns say depends on every earlier period, limited policy or not: the
 # stored claims leave them out, and the report takes usage to date from the periods' consumption.
+# Raise it with any change of the pricing code that changes what a period is priced to: every stored
+# period is then priced again by the next run (its fingerprint of the standard includes it).
+PRICING_VERSION = 1
 CHAIN_COLUMNS = ["aggregate_used_before", "aggregate_used_after"]
 POLICY_COLUMNS = ["covered"]  # the policy's own terms, on the standard: not worth a copy per claim
 PLACE_COLUMNS = ["cust_pos"]
@@ -119,7 +122,7 @@ def standard_fingerprint(standard, period: str) -> str:
         latest = before["valid_from"].max() if len(before) else None
         in_force += rows[rows["valid_from"].isna() | (rows["valid_from"] >= latest) if latest is not None
                          else rows["valid_from"].notna()].to_dict("records")
-    parts = {"currency": standard.reporting_currency, "sheets": standard.sheet_names,
+    parts = {"pricing": PRICING_VERSION, "currency": standard.reporting_currency, "sheets": standard.sheet_names,
              "rates": meeting(standard.rates), "items": sorted(set(zip(standard.rates["category"], standard.rates["item"]))),
              "sla": standard.sla.to_dict("records"), "fines": meeting(standard.fines),
              "insurance": meeting(standard.insurance), "fx": in_force}

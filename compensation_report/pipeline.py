@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -83,7 +84,7 @@ class RunResult:
     summaries: dict[str, dict] = field(default_factory=dict)  # every stored period's figures
     open_rejections: list[dict] = field(default_factory=list)  # rejected workbooks of the period not replaced
     changed_periods: list[str] = field(default_factory=list)  # the periods this run priced again
-    other_reports: list[int] = field(default_factory=list)  # reports of other periods whose emails are out of date
+    other_reports: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)  # other periods' reports to send
 
     @property
     def rejected(self) -> list[FileOutcome]:
@@ -140,7 +141,7 @@ def run_period(root: Path, period: str | None = None, locale: str | None = None,
 def monthly_run(config: Config, ledger: Ledger, standard: Standard, rates_sha: str, period: str, locale: str,
                 progress: Progress | None, verify: bool) -> RunResult:
     """Arrivals checked and stored, stored results brought up to date, the period's report written."""
-    keep_rates(config, rates_sha)
+    keep_rates(config, standard, rates_sha)
     run_id = ledger.start_run(period, datetime.now(), rates_sha)
     inbox = discover_inbox(config.folder("inbox"), config.settle_seconds, time.time())
     arrivals = [(path, sha256_of(path)) for path in inbox]
@@ -234,14 +235,14 @@ def check_period(period: str) -> None:
         raise ConfigError(f"--period must look like 2026-10, not {period!r}")
 
 
-def keep_rates(config: Config, sha: str) -> Path:
+def keep_rates(config: Config, standard: Standard, sha: str) -> Path:
     """A copy of the rates workbook each run prices with, as rates/used/<sha256>.xlsx, so that
-    `--as-of` can price with the standard of that day."""
+    `--as-of` can price with the standard of that day: the very bytes that were parsed and hashed."""
     kept = used_rates(config, sha)
     if not kept.exists():
         kept.parent.mkdir(parents=True, exist_ok=True)
         tmp = kept.with_suffix(".tmp")
-        shutil.copyfile(config.rates, tmp)
+        tmp.write_bytes(standard.content)
         os.replace(tmp, kept)
     return kept
 
@@ -264,13 +265,21 @@ def used_rates(config: Config, sha: str | None) -> Path:
 
 
 def load_standard(path: Path) -> tuple[Standard, str]:
+    """The rates workbook, read once: parsed and hashed from the same bytes (a user may save it again
+    while a run works), from a copy of them under the workbook's own name (problems name it)."""
     if not path.is_file():
         raise ConfigError(f"{path}: the rates workbook (compensation standard) is missing")
-    try:
-        book = read_workbook(path, sheet_names(RATES_WORKBOOK))
-    except UnreadableWorkbook as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-    return read_standard(book), sha256_of(path)
+    content = path.read_bytes()
+    with tempfile.TemporaryDirectory(prefix="compensation-rates-") as folder:
+        copy = Path(folder) / path.name
+        copy.write_bytes(content)
+        try:
+            book = read_workbook(copy, sheet_names(RATES_WORKBOOK))
+        except UnreadableWorkbook as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+    standard = read_standard(book)
+    standard.content = content
+    return standard, hashlib.sha256(content).hexdigest()
 
 
 def check_arrivals(arrivals: list[tuple[Path, str]], standard: Standard, ledger: Ledger,
@@ -541,8 +550,8 @@ def email_reports(config: Config, ledger: Ledger, result: RunResult, standard: S
         for report, to in scopes:
             if written := dispatch.queue(config, ledger, ledger.report(report.report_id), to, preview):
                 result.emails.append(written)
-        for report_id in result.other_reports:
-            if written := dispatch.queue(config, ledger, ledger.report(report_id), (), preview):
+        for report_id, to in result.other_reports:
+            if written := dispatch.queue(config, ledger, ledger.report(report_id), to, preview):
                 result.emails.append(written)
         if config.email.mode == "smtp" and deliver:
             dispatch.deliver(config, ledger)
@@ -551,47 +560,50 @@ def email_reports(config: Config, ledger: Ledger, result: RunResult, standard: S
 
 
 def changed_reports(config: Config, ledger: Ledger, result: RunResult, standard: Standard,
-                    rates_sha: str) -> list[int]:
-    """The reports (their ids in the ledger) of the other periods, and their units, whose latest email
-    carries other figures than the stored ones: written again now unless the latest report of that
-    scope already has the stored figures, so that a revision, or `send`, has them to hand."""
-    written: dict[str, RunResult] = {}
+                    rates_sha: str) -> list[tuple[int, tuple[str, ...]]]:
+    """The reports of the other periods, and their units, whose latest email carries other figures than
+    the stored ones (or whose email was held back, never sent): written again now unless the latest
+    report of that scope already has the stored figures, so that a revision, or `send`, has them to
+    hand. Each with the recipients of that email. One period's report is kept at a time."""
+    written: RunResult | None = None
     reports = []
-    for period, unit in ledger.message_scopes():
-        last = ledger.latest_message(period, unit)
+    for period, unit in ledger.message_scopes():  # by period
+        last = ledger.latest_message(period, unit) or ledger.held_message(period, unit)
         summary = result.summaries.get(period)
         now = (summary["digest"] if not unit else summary["units"].get(unit, {}).get("digest")) if summary else None
-        if period == result.period or last is None or last["digest"] == (now or EMPTY_DIGEST):
+        if period == result.period or last is None or (last["status"] != "superseded"
+                                                       and last["digest"] == (now or EMPTY_DIGEST)):
             continue
+        to = tuple(last["recipients"])
         latest = ledger.latest_report(period, unit)
-        if latest is not None and latest["digest"] == (now or EMPTY_DIGEST):
-            reports.append(latest["id"])
+        if latest is not None and latest["email"] and latest["digest"] == (now or EMPTY_DIGEST):
+            reports.append((latest["id"], to))
             continue
-        if period not in written:
-            outcome = results.load(ledger, period, standard)
-            written[period] = build_period_report(config, ledger, standard, rates_sha, period,
-                                                  result.report_input.locale, [], outcome, result.summaries)
-            written[period].run_id = result.run_id
-            if not unit:
-                record_report(config, ledger, written[period])
-        report = written[period] if not unit else business_unit_report(ledger, written[period], unit)
+        if written is None or written.period != period:
+            written = build_period_report(config, ledger, standard, rates_sha, period, result.report_input.locale,
+                                          [], results.load(ledger, period, standard), result.summaries)
+            written.run_id = result.run_id
+            record_report(config, ledger, written)
+        report = written if not unit else business_unit_report(ledger, written, unit)
         if unit:
             report.run_id = result.run_id
             record_report(config, ledger, report)
-        reports.append(report.report_id)
+        reports.append((report.report_id, to))
     return reports
 
 
-def send_outbox(root: Path) -> list[Path]:
+def send_outbox(root: Path) -> tuple[list[Path], list[str]]:
     """`send`: deliver what waits in outbox/, under the workspace lock so a run cannot send it too. A
-    waiting email whose period has a later report with other figures goes out as that report."""
+    waiting email whose period has a later report with other figures goes out as that report; one
+    that cannot be composed again without a run (an email of release 0.1.0) is held back, and named:
+    the next run sends its period's report."""
     config = load_config(root)
     check_ledger_version(config.ledger_path)
     with RunLock(root):
         ledger = Ledger(config.ledger_path)
         try:
-            dispatch.refresh_waiting(config, ledger)
-            return mail.deliver(config.folder("outbox"), config.email.smtp, ledger)
+            held = dispatch.refresh_waiting(config, ledger)
+            return mail.deliver(config.folder("outbox"), config.email.smtp, ledger), held
         finally:
             ledger.close()
 

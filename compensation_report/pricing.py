@@ -254,7 +254,7 @@ def fx_rates(currencies: pd.Series, dates: pd.Series, standard) -> pd.Series:
                          "date": dates.to_numpy(dtype="datetime64[ns]"), "pos": np.arange(len(currencies))}
                         ).astype({"currency": object})
     table = standard.fx[["currency", "valid_from", "rate"]].astype({"valid_from": "datetime64[ns]", "currency": object})
-    merged = pd.merge_asof(keys.sort_values("date"), table.sort_values("valid_from"),
+    merged = pd.merge_asof(keys.sort_values("date", kind="stable"), table.sort_values("valid_from", kind="stable"),
                            left_on="date", right_on="valid_from", by="currency", direction="backward")
     merged = merged.sort_values("pos")
     rate = [ONE if c == standard.reporting_currency else (r if isinstance(r, Decimal) else None)

@@ -15,7 +15,7 @@ import pandas as pd
 from compensation_report.codec import decode_revisions, digest
 from compensation_report.ledger import Ledger
 from compensation_report.periods import (
-    PeriodResult, Usage, figures_of, limited_policies, opening_for, price_period, split_by_period,
+    PRICING_VERSION, PeriodResult, Usage, figures_of, limited_policies, opening_for, price_period, split_by_period,
     standard_fingerprint, still_valid, stored_tables, used_to_date,
 )
 from compensation_report.pricing import ZERO, price
@@ -34,10 +34,11 @@ def refresh(ledger: Ledger, standard, rates_sha: str, run_id: int | None,
     stale = ledger.stale_periods()
     limited = limited_policies(standard)
     usage: dict[str, Usage] = {p: s["consumption"] for p, s in summaries.items()}
+    agreement = f"{rates_sha} pricing {PRICING_VERSION}"
     priced, kept, agreeing = [], None, []
     for period in sorted(stale | set(summaries)):
         stored = summaries.get(period)
-        if stored is not None and stored["rates_sha256"] == rates_sha:
+        if stored is not None and stored["agrees_with"] == agreement:
             same_standard = True  # checked against this very rates file before: no need to look again
         else:
             same_standard = stored is not None and stored["standard"] == standard_fingerprint(standard, period)
@@ -51,11 +52,11 @@ def refresh(ledger: Ledger, standard, rates_sha: str, run_id: int | None,
             result = with_ledger_revisions(result, ledger)
         else:
             result = price_period(period, ledger.incidents_of_periods([period]), standard, opening)
-        store(ledger, result, run_id, rates_sha, standard_fingerprint(standard, period))
+        store(ledger, result, run_id, agreement, standard_fingerprint(standard, period))
         usage[period] = result.consumption
         priced.append(period)
         kept = result if period == keep else kept
-    ledger.agrees_with(agreeing, rates_sha)
+    ledger.agree(agreeing, agreement)
     return priced, kept
 
 
@@ -69,8 +70,8 @@ def with_ledger_revisions(result: PeriodResult, ledger: Ledger) -> PeriodResult:
     return result
 
 
-def store(ledger: Ledger, result: PeriodResult, run_id: int | None, rates_sha: str, fingerprint: str) -> None:
-    ledger.store_result(result.period, run_id, datetime.now(), rates_sha, fingerprint, summary_of(result),
+def store(ledger: Ledger, result: PeriodResult, run_id: int | None, agreement: str, fingerprint: str) -> None:
+    ledger.store_result(result.period, run_id, datetime.now(), agreement, fingerprint, summary_of(result),
                         result.tables())
 
 
@@ -146,7 +147,7 @@ def verify(ledger: Ledger, standard) -> list[str]:
             continue
         summary = summaries[period]
         if summary["standard"] != standard_fingerprint(standard, period):
-            differences.append(f"{period}: priced with another standard (rates file {summary['rates_sha256'][:12]})")
+            differences.append(f"{period}: priced with another standard ({summary['agrees_with'][:12]}…)")
         got = load(ledger, period, standard)
         differences += [f"{period}: {d}" for d in compare(got, want)]
         totals = want.totals()

@@ -27,6 +27,7 @@ class Standard:
     insurance: pd.DataFrame
     fx: pd.DataFrame
     sheet_names: dict[str, str]
+    content: bytes = b""  # the workbook's bytes, as read: what a run keeps under their SHA-256
 
 
 def read_standard(book: RawWorkbook) -> Standard:
@@ -91,6 +92,18 @@ def _check_covered(file: str, sheet: ParsedSheet) -> list[Problem]:
 
 
 def _check_fx(file: str, sheet: ParsedSheet) -> list[Problem]:
-    zero = sheet.frame["rate"].map(lambda v: v is not None and v == Decimal(0))
-    return [Problem(file, sheet.name, sheet.cell("rate", row), "an FX rate of 0 is not allowed")
-            for row in sheet.frame.loc[zero, "_row"]]
+    """No rate of 0; no two rows of one currency from the same day (which would win is a matter of
+    chance, and could change with rows added for other dates)."""
+    frame = sheet.frame
+    zero = frame["rate"].map(lambda v: v is not None and v == Decimal(0))
+    problems = [Problem(file, sheet.name, sheet.cell("rate", row), "an FX rate of 0 is not allowed")
+                for row in frame.loc[zero, "_row"]]
+    keys = list(zip(frame["currency"].map(lambda c: str(c).upper()), frame["valid_from"]))
+    first: dict[tuple, int] = {}
+    for key, row in zip(keys, frame["_row"]):
+        if key[1] is not None and key[1] is not pd.NaT and key in first:
+            problems.append(Problem(file, sheet.name, sheet.cell("valid_from", row),
+                                    f"{key[0]} has a rate from {key[1]:%Y-%m-%d} on row {first[key]} already;"
+                                    " keep one"))
+        first.setdefault(key, row)
+    return problems

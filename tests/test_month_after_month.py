@@ -366,6 +366,47 @@ def test_a_workspace_of_0_1_0_in_outbox_mode_keeps_what_its_emails_said(tmp_path
     assert invoke("run", "-w", ws, "--period", "2026-10").output.count("Email written") == 0
 
 
+def test_an_email_of_0_1_0_that_waited_is_never_sent_with_its_old_figures(tmp_path):
+    """0.1.0 could not deliver October (2 incidents); a later `run --no-email` of 0.1.0 took a third
+    incident. After the upgrade, `send` holds the old email back; the next run sends October as it
+    stands."""
+    fixture = os.path.join(os.path.dirname(__file__), "fixtures", "waiting-0.1.0")
+    port = free_port()
+    ws = write_small_workspace(tmp_path / "ws", mode="smtp", port=port)
+    (ws / "inbox" / "payments.xlsx").unlink()
+    shutil.copy(os.path.join(fixture, "ledger.sqlite"), ws / "ledger.sqlite")
+    (ws / "outbox").mkdir()
+    shutil.copy(os.path.join(fixture, "outbox", "compensation_report_2026-10.eml"), ws / "outbox")
+    with serving(port) as inbox:
+        sent = invoke("send", "-w", ws)
+        assert sent.exit_code == 0 and "Not sent: compensation_report_2026-10.eml" in sent.output
+        assert inbox.messages == []
+        assert invoke("run", "-w", ws, "--period", "2026-11").exit_code == 0
+    subjects = sorted(message["Subject"] for _, message in inbox.messages)
+    assert subjects[0].startswith("Compensation report 2026-10: net 96,299.08 CNY (3 incidents")
+
+
+def test_an_upgrade_on_a_machine_east_of_utc_reads_0_1_0s_times_right(tmp_path, monkeypatch):
+    """0.1.0 wrote its runs' times in local time and delivery times in UTC. On a machine at UTC+8 the
+    ledger's runs read eight hours ahead of its deliveries: October's email is still known as
+    delivered (not sent again), September's as changed since (sent as a revision)."""
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        shifted = tmp_path / "east.sqlite"
+        shutil.copy(FIXTURE, shifted)
+        with sqlite3.connect(shifted) as db:  # what a machine at UTC+8 would have written
+            for table, column in (("runs", "started_at"), ("runs", "finished_at"), ("submissions", "received_at")):
+                db.execute(f"UPDATE {table} SET {column} = strftime('%Y-%m-%dT%H:%M:%f', {column}, '+8 hours')")
+        ws = sample_workspace_with(tmp_path, shifted)
+        assert invoke("run", "-w", ws, "--period", "2026-10").exit_code == 1  # broken.xlsx is still rejected
+        (revision,) = emails(ws / "outbox")
+        assert revision["Subject"].startswith("Revised: Compensation report 2026-09")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
 def test_a_ledger_of_a_newer_release_is_refused_and_left_as_it_is(tmp_path):
     newer = tmp_path / "newer.sqlite"
     shutil.copy(FIXTURE, newer)

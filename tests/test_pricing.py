@@ -314,3 +314,16 @@ def test_a_cap_adjustment_is_rounded_to_cents_like_every_line():
                     [loss(category="LOSS", item="d", amount=100)])
     assert amounts(result, item="cap_adjustment") == [D("-0.01")]
     assert total(result, "A", "LOSS") == D("99.99")
+
+
+def test_two_fx_rows_of_one_currency_from_the_same_day_are_a_problem_of_the_standard():
+    """Which would win is a matter of chance (and rows added for other dates could change it)."""
+    from compensation_report.errors import InvalidStandard
+
+    fx = [{"currency": "USD", "valid_from": date(2026, 1, 1), "rate": 7},
+          {"currency": "EUR", "valid_from": date(2026, 1, 1), "rate": 8},
+          {"currency": "usd", "valid_from": date(2026, 1, 1), "rate": 8}]
+    with pytest.raises(InvalidStandard) as raised:
+        make_standard([rate("LOSS", "revenue", "direct", 1)], fx=fx)
+    assert [str(p) for p in raised.value.problems] == [
+        "rates.xlsx › FX › B4: USD has a rate from 2026-01-01 on row 2 already; keep one"]
