@@ -114,44 +114,86 @@ def digest(figures: dict) -> str:
 # -- packed frames ----------------------------------------------------------------------------
 
 _PLAIN = {str, int, float, bool, type(None)}  # JSON keeps them as they are
-_EXACT = {Decimal, Fraction, int, float, type(None)}  # numbers; float only as NaN, a missing value
+_EXACT = {Decimal, Fraction, int, float, type(None)}  # numbers; a float only as NaN (a missing value)
+
+
+_SEPARATOR = "\x1f"  # between the texts of an exact column: no number's text holds it
 
 
 def pack_frames(frames: dict[str, pd.DataFrame]) -> bytes:
-    """Frames (RangeIndex) → compressed JSON, exactly: every cell comes back of its own type and value."""
-    document = {name: {"columns": [str(c) for c in frame.columns],
-                       "packed": [_pack_column(frame[c]) for c in frame.columns], "rows": len(frame)}
-                for name, frame in frames.items()}
-    return zlib.compress(json.dumps(document, check_circular=False, separators=(",", ":")).encode(), 1)
+    """Frames (RangeIndex) → compressed bytes, exactly: every cell comes back of its own type and value.
+    A JSON header describes each column; the bulk (numpy arrays, text codes, the digits of exact
+    numbers) follows it as raw buffers, which is several times faster to write and read than JSON."""
+    buffers: list[bytes] = []
+    header = {name: {"columns": [str(c) for c in frame.columns],
+                     "packed": [_pack_column(frame[c], buffers) for c in frame.columns], "rows": len(frame)}
+              for name, frame in frames.items()}
+    head = json.dumps({"frames": header, "sizes": [len(b) for b in buffers]}, check_circular=False,
+                      separators=(",", ":")).encode()
+    return zlib.compress(len(head).to_bytes(4, "big") + head + b"".join(buffers), 1)
 
 
 def unpack_frames(blob: bytes) -> dict[str, pd.DataFrame]:
-    document = json.loads(zlib.decompress(blob))
-    return {name: pd.DataFrame({column: _unpack_column(packed, part["rows"])
+    data = zlib.decompress(blob)
+    size = int.from_bytes(data[:4], "big")
+    header = json.loads(data[4:4 + size])
+    buffers, at = [], 4 + size
+    for length in header["sizes"]:
+        buffers.append(data[at:at + length])
+        at += length
+    return {name: pd.DataFrame({column: _unpack_column(packed, part["rows"], buffers)
                                 for column, packed in zip(part["columns"], part["packed"])},
                                columns=part["columns"])
-            for name, part in document.items()}
+            for name, part in header["frames"].items()}
 
 
-def _pack_column(column: pd.Series) -> list:
-    """[kind, values]: a numpy dtype's own values, or an object column as its distinct texts and a code
-    per row, plain JSON, exact numbers as text, or (mixed) each value tagged."""
+def _buffer(buffers: list[bytes], content: bytes) -> int:
+    buffers.append(content)
+    return len(buffers) - 1
+
+
+def _pack_column(column: pd.Series, buffers: list[bytes]) -> list:
+    """[kind, ...]: a numpy dtype's own array; an object column as its distinct texts and a code per
+    row, exact numbers as their texts, plain JSON, or (mixed) each value tagged."""
     dtype = column.dtype
-    if dtype.kind == "M":
-        return [str(dtype), column.to_numpy().view("int64").tolist()]
-    if dtype != object:
-        return [str(dtype), column.tolist()]
+    if isinstance(dtype, np.dtype) and dtype != object:
+        return ["array", dtype.str, _buffer(buffers, np.ascontiguousarray(column.to_numpy()).tobytes())]
+    if not isinstance(dtype, np.dtype):  # a pandas dtype of its own (text from .dt.strftime): its values, and its name
+        return ["as", str(dtype), _pack_column(column.astype(object), buffers)]
     values = column.tolist()
     kinds = set(map(type, values))
     if kinds <= {str, type(None)} and values:  # text: each distinct value once (a category, an item, a file)
         codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
-        return ["text", [uniques.tolist(), codes.tolist()]]
+        return ["text", uniques.tolist(), _buffer(buffers, codes.astype("<i4").tobytes())]
     if kinds <= _PLAIN:
         return ["plain", values]
-    if kinds <= _EXACT:
-        return ["exact", [str(v) if type(v) is Decimal else f"{v.numerator}/{v.denominator}" if type(v) is Fraction
-                          else v for v in values]]
+    if kinds <= _EXACT and (float not in kinds or all(v != v for v in values if type(v) is float)):
+        texts = map(str, values) if kinds == {Decimal} else map(_exact_text, values)  # Decimals alone: no call each
+        return ["exact", _buffer(buffers, _SEPARATOR.join(texts).encode())]
     return ["tagged", [_tagged(v) for v in values]]
+
+
+def _exact_text(value: object) -> str:
+    """A number's text: Decimal as it prints, n/d for a Fraction, #n for an int, ~ for NaN, "" for None."""
+    kind = type(value)
+    if kind is Decimal:
+        return str(value)
+    if kind is Fraction:
+        return f"{value.numerator}/{value.denominator}"
+    if kind is int:
+        return f"#{value}"
+    return "" if value is None else "~"
+
+
+def _exact_value(text: str) -> object:
+    if not text:
+        return None
+    first = text[0]
+    if first == "#":
+        return int(text[1:])
+    if first == "~":
+        return float("nan")
+    return Fraction(text) if "/" in text else Decimal(text)
 
 
 def _tagged(value: object) -> list:
@@ -186,19 +228,20 @@ def _untagged(pair: list) -> object:
     return value
 
 
-def _unpack_column(packed: list, rows: int) -> pd.Series | list:
-    kind, values = packed
+def _unpack_column(packed: list, rows: int, buffers: list[bytes]) -> pd.Series:
+    kind = packed[0]
+    if kind == "as":
+        return _unpack_column(packed[2], rows, buffers).astype(packed[1])
+    if kind == "array":
+        return pd.Series(np.frombuffer(buffers[packed[2]], dtype=np.dtype(packed[1])).copy(), index=range(rows))
     if kind == "text":
-        uniques, codes = values
-        return pd.Series(np.array(uniques + [None], dtype=object)[np.array(codes, dtype=np.int64)], dtype=object,
-                         index=range(rows))
+        codes = np.frombuffer(buffers[packed[2]], dtype="<i4")
+        return pd.Series(np.array(packed[1] + [None], dtype=object)[codes], dtype=object, index=range(rows))
     if kind == "plain":
-        return pd.Series(values, dtype=object, index=range(rows))
+        return pd.Series(packed[1], dtype=object, index=range(rows))
     if kind == "exact":
-        return pd.Series([(Fraction(v) if "/" in v else Decimal(v)) if type(v) is str else v for v in values],
+        texts = buffers[packed[1]].decode().split(_SEPARATOR) if rows else []
+        decimal = Decimal
+        return pd.Series([decimal(t) if t and t[0] not in "#~" and "/" not in t else _exact_value(t) for t in texts],
                          dtype=object, index=range(rows))
-    if kind == "tagged":
-        return pd.Series([_untagged(v) for v in values], dtype=object, index=range(rows))
-    if kind.startswith("datetime64"):
-        return pd.Series(np.array(values, dtype="int64").view(kind), index=range(rows))
-    return pd.Series(values, dtype=kind, index=range(rows))
+    return pd.Series([_untagged(v) for v in packed[1]], dtype=object, index=range(rows))
