@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from compensation_report.codec import Frames, decode_revisions, encode_revisions
-from compensation_report.errors import Problem
+from compensation_report.model import Problem
 from compensation_report.isolation import ChildFailed, ChildRaised, cores, map_isolated
 from compensation_report.periods import PeriodResult, Usage, price_in_order
 from compensation_report.pricing import pricing_issues, unknown_names
@@ -41,7 +41,7 @@ def check_workbook(path: Path, standard: Standard) -> Checked:
 def check_workbooks(paths: list[Path], standard: Standard) -> list[Checked]:
     """Every problem of every workbook, in the order of `paths`; each as it would be alone."""
     results = read_and_parse(paths)
-    price_check([r for r in results if r[0] is not None], standard)
+    price_check([(submission, problems) for submission, problems in results if submission is not None], standard)
     return results
 
 
@@ -66,29 +66,31 @@ def check_and_price(paths: list[Path], standard: Standard, stored: StoredInciden
     can show a problem in another; rarely, one is also rejected for a problem that only the other
     caused, and says so in words."""
     results = read_and_parse(paths, progress)
-    good = [k for k, (submission, problems) in enumerate(results) if submission is not None and not problems]
+    readable = {k: submission for k, (submission, _) in enumerate(results) if submission is not None}
+    good = [k for k in readable if not results[k][1]]
     # Rejected workbooks, and incidents a later workbook of this run replaces, are checked on their own.
-    holder = _latest_holders(results, good)
-    apart = [r for k, r in enumerate(results) if r[0] is not None and k not in good]
-    apart += [(_held(results[k][0], k, holder, last=False), results[k][1]) for k in good]
+    holder = _latest_holders(readable, good)
+    apart = [(submission, results[k][1]) for k, submission in readable.items() if k not in good]
+    apart += [(_held(readable[k], k, holder, last=False), results[k][1]) for k in good]
     price_check([(submission, problems) for submission, problems in apart if len(submission.incidents) or problems],
                 standard)
     accepted = [k for k in good if not results[k][1]]
-    left = stored.current_periods(sorted(_latest_holders(results, accepted)))  # where revised incidents are now
+    left = stored.current_periods(sorted(_latest_holders(readable, accepted)))  # where revised incidents are now
     ledger_rows: Frames | None = None
     while True:
-        holder = _latest_holders(results, accepted)
-        new = _new_frames({k: _held(results[k][0], k, holder, last=True) for k in accepted})
+        holder = _latest_holders(readable, accepted)
+        new = _new_frames({k: _held(readable[k], k, holder, last=True) for k in accepted})
         periods = set(_periods(new[0])) | {left[i] for i in holder if i in left}
         if ledger_rows is None:  # the first round touches the most periods: read them once
             ledger_rows = stored.incidents_of_periods(sorted(periods))
         priced = price_in_order(periods, lambda p: _period_frames(ledger_rows, new, p, set(holder)), standard,
                                 dict(usage))
         rejected = set()
-        for issue in (i for result in priced.values() for i in result.priced.issues if i.workbook is not None):
-            submission, problems = results[issue.workbook]
-            problems.append(submission.problem(issue.sheet, issue.column, issue.source_row, issue.message))
-            rejected.add(issue.workbook)
+        for issue in (i for result in priced.values() for i in result.priced.issues):
+            if issue.workbook is not None:
+                results[issue.workbook][1].append(readable[issue.workbook].problem(
+                    issue.sheet, issue.column, issue.source_row, issue.message, issue.code))
+                rejected.add(issue.workbook)
         if not rejected:
             return results, {period: _without_workbook(result) for period, result in priced.items()}
         accepted = [k for k in accepted if k not in rejected]
@@ -98,17 +100,17 @@ def _periods(incidents: pd.DataFrame) -> pd.Series:
     return incidents["started_at"].dt.strftime("%Y-%m")
 
 
-def _latest_holders(results: list[Checked], keys: list[int]) -> dict[str, int]:
+def _latest_holders(readable: Mapping[int, Submission], keys: list[int]) -> dict[str, int]:
     """incident_id → the last of these workbooks that holds it (later revisions replace earlier)."""
     holder: dict[str, int] = {}
     for k in keys:
-        holder.update(dict.fromkeys(results[k][0].incidents["incident_id"], k))
+        holder.update(dict.fromkeys(readable[k].incidents["incident_id"], k))
     return holder
 
 
 def read_and_parse(paths: list[Path], progress: Progress | None = None) -> list[Checked]:
     """Every workbook's cells typed and cross-checked (no pricing); unreadable files as problems."""
-    return [(None, [Problem(path.name, message=unreadable_message(outcome))])
+    return [(None, [Problem(path.name, message=unreadable_message(outcome), code="unreadable")])
             if isinstance(outcome, (ChildRaised, ChildFailed)) else outcome
             for path, outcome in zip(paths, parse_isolated(paths, progress))]
 
@@ -195,7 +197,7 @@ def chunk_size(count: int, workers: int) -> int:
 
 def parse_workbooks(paths: list[Path]) -> list[tuple]:
     """Runs in a child: ("ok", checked) or ("raised", exception type, message) per workbook."""
-    outcomes = []
+    outcomes: list[tuple] = []
     for path in paths:
         try:
             outcomes.append(("ok", parse_workbook(path)))
@@ -217,7 +219,7 @@ def parse_workbook(path: Path) -> Checked:
     return submission, problems
 
 
-def price_check(checked: list[Checked], standard: Standard) -> None:
+def price_check(checked: list[tuple[Submission, list[Problem]]], standard: Standard) -> None:
     """Price the rows that parsed cleanly, each workbook as if alone, and add each workbook's pricing
     problems to its list. Workbooks that share no incident or customer id are priced together, in
     as few rounds as that allows (two workbooks of one run may both hold incident INC-1)."""
@@ -235,8 +237,9 @@ def price_check(checked: list[Checked], standard: Standard) -> None:
         issues += unknown_names(standard, pd.concat(left_out["losses"], ignore_index=True),
                                 pd.concat(left_out["customers"], ignore_index=True))
     for issue in issues:
-        submission, problems = checked[issue.workbook]
-        problems.append(submission.problem(issue.sheet, issue.column, issue.source_row, issue.message))
+        if issue.workbook is not None:
+            submission, problems = checked[issue.workbook]
+            problems.append(submission.problem(issue.sheet, issue.column, issue.source_row, issue.message, issue.code))
 
 
 def _ids(rows: dict[str, pd.DataFrame]) -> set[tuple[str, str]]:

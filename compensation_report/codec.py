@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -20,10 +21,10 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
+from compensation_report.model import Revision
 from compensation_report.schema import CUSTOMERS, INCIDENTS, LOSSES, SheetSpec
 
 SOURCE_COLUMNS = ["source_file", "source_sheet", "source_row"]
-Revision = tuple[str, str, str, str, str]  # incident_id, period, and as JSON: the incident, its losses, its customers
 Frames = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]  # incidents, losses, customers
 
 _json = json.JSONEncoder(check_circular=False).encode  # our own plain records: no cycles to look for
@@ -80,7 +81,7 @@ def _encoded(values: list) -> list:
 
 def _encode(value: object) -> object:
     kind = type(value)
-    if kind is Decimal and value.is_finite():  # most cells after text: spare them pd.isna, the slowest test here
+    if isinstance(value, Decimal) and value.is_finite():  # most cells after text: spare them pd.isna, the slowest test here
         return str(value)
     if kind is int:
         return value
@@ -95,7 +96,7 @@ def _encode(value: object) -> object:
     return value
 
 
-def _frame(records: list[dict], spec: SheetSpec, extra: list[str] = ()) -> pd.DataFrame:
+def _frame(records: list[dict], spec: SheetSpec, extra: Sequence[str] = ()) -> pd.DataFrame:
     columns = SOURCE_COLUMNS + [c.name for c in spec.columns] + list(extra)
     frame = pd.DataFrame(records, columns=columns, dtype=object)
     for column in spec.columns:
@@ -178,7 +179,7 @@ def _exact_text(value: object) -> str:
     kind = type(value)
     if kind is Decimal:
         return str(value)
-    if kind is Fraction:
+    if isinstance(value, Fraction):
         return f"{value.numerator}/{value.denominator}"
     if kind is int:
         return f"#{value}"
@@ -200,13 +201,13 @@ def _tagged(value: object) -> list:
     kind = type(value)
     if kind is Decimal:
         return ["d", str(value)]
-    if kind is Fraction:
+    if isinstance(value, Fraction):
         return ["f", f"{value.numerator}/{value.denominator}"]
-    if kind is pd.Timestamp:
+    if isinstance(value, pd.Timestamp):
         return ["t", value.isoformat()]
     if value is pd.NaT:
         return ["t", None]
-    if kind is tuple:
+    if isinstance(value, tuple):
         return ["l", [_tagged(v) for v in value]]
     if kind in _PLAIN:
         return ["j", value]

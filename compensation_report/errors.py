@@ -2,21 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with an input, named down to the cell where possible."""
-
-    file: str
-    sheet: str = ""
-    cell: str = ""
-    message: str = ""
-
-    def __str__(self) -> str:
-        place = " › ".join(part for part in (self.file, self.sheet, self.cell) if part)
-        return f"{place}: {self.message}"
+from compensation_report.model import Problem
 
 
 class CompensationError(Exception):
@@ -44,14 +30,6 @@ class InvalidStandard(ConfigError):
         self.problems = problems
         lines = "\n".join(f"  {p}" for p in problems)
         super().__init__(f"the compensation standard has {len(problems)} problem(s):\n{lines}")
-
-
-class WorkbookRejected(Exception):
-    """An incident workbook has problems; it is rejected whole."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__(f"{len(problems)} problem(s)")
 
 
 class StoredResultsDiffer(CompensationError):

@@ -20,7 +20,7 @@ from compensation_report.standard import Standard
 ROWS = 2000  # rows that carry the dropdowns and checks
 LISTS = "Lists"  # the hidden sheet the dropdowns read
 
-INCIDENT_EXAMPLES = {
+INCIDENT_EXAMPLES: dict[str, dict[str, object]] = {
     "Incidents": {"incident_id": "EXAMPLE-1", "title": "Payment API errors after a deploy",
                   "business_unit": "Payments", "system": "payment-gateway", "severity": "P1",
                   "started_at": "2026-10-03 14:05",
@@ -173,7 +173,7 @@ def _validate(sheet, spec: SheetSpec, col: int, column: Column, lists: _Lists) -
             or (column.name == "sla_tier" and "sla_tier" in lists.names):
         source = {"severity": "severity", "party": "party", "category": "category", "basis": "basis",
                   "currency": "currency"}.get(kind, "sla_tier")
-        rule = {"validate": "list", "source": f"={source}",
+        rule: dict[str, object] = {"validate": "list", "source": f"={source}",
                 "error_type": "warning" if source in ("sla_tier", "currency") else "stop"}
     elif column.name == "item" and spec.name == "Losses" and "items_LOSS" in lists.names:
         category = xlsxwriter.utility.xl_col_to_name(col - 1)

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Iterator
 
 from compensation_report import __version__
-from compensation_report.codec import Frames, Revision, decode_revisions, digest
+from compensation_report.codec import Frames, decode_revisions, digest
+from compensation_report.model import Revision
 from compensation_report.errors import ConfigError
 
 SCHEMA_VERSION = 2

@@ -28,12 +28,12 @@ Usage = dict[int, Exact]  # policy (its position on the Insurance sheet) → an 
 # stored claims leave them out, and the report takes usage to date from the periods' consumption.
 # Raise it with any change of the pricing code that changes what a period is priced to: every stored
 # period is then priced again by the next run (its fingerprint of the standard includes it).
-PRICING_VERSION = 1
+PRICING_VERSION = 2
 CHAIN_COLUMNS = ["aggregate_used_before", "aggregate_used_after"]
 POLICY_COLUMNS = ["covered"]  # the policy's own terms, on the standard: not worth a copy per claim
 PLACE_COLUMNS = ["cust_pos"]
 EMPTY_DIGEST = digest({"incidents": 0, "gross": "0", "recovery": "0", "net": "0", "revisions": {}})
-ISSUE_FIELDS = ["source_file", "sheet", "source_row", "column", "message", "incident_id"]
+ISSUE_FIELDS = ["source_file", "sheet", "source_row", "column", "message", "incident_id", "code"]
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,8 @@ class PeriodResult:
     @classmethod
     def from_tables(cls, period: str, blob: bytes, opening: Usage, consumption: Usage) -> PeriodResult:
         t = unpack_frames(blob)
-        issues = [PricingIssue(**{f: row[f] for f in ISSUE_FIELDS}) for row in t["issues"].to_dict("records")]
+        issues = [PricingIssue(**{f: row[f] for f in ISSUE_FIELDS if f in row})  # results of 0.2.0 have no code
+                  for row in t["issues"].to_dict("records")]
         return cls(period, Priced(t["lines"], t["incidents"], t["customers"], t["insurance"], issues),
                    opening, consumption)
 

@@ -392,7 +392,8 @@ def build_period_report(config: Config, ledger: Ledger, standard: Standard, rate
         period=period, locale=locale, standard=standard, priced=outcome.priced, generated_at=report_clock(),
         version=__version__, rates_file=config.rates.name, rates_sha256=rates_sha,
         submissions=report_submissions(ledger, outcomes, outcome.priced.incidents),
-        warnings=run_warnings(outcomes, outcome, period, locale, open_rejections), large_loss=config.large_loss,
+        warnings=run_warnings(outcomes, outcome, period, locale, open_rejections)
+        + [("note", note) for note in standard.notes], large_loss=config.large_loss,
         trend=trend_rows(summaries, outcome), aggregate_used=results.usage_to(period, summaries),
     )
     suffix = f"_as_of_{as_of.isoformat()}" if as_of else ""

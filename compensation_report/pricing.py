@@ -9,6 +9,7 @@ and FX look-ups are joins over whole tables. Only the two rules that consume a r
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
+from typing import cast
 from dataclasses import dataclass, field
 from decimal import (ROUND_HALF_UP, Context, Decimal, DivisionByZero, Inexact, InvalidOperation,
                      Overflow, localcontext)
@@ -17,7 +18,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from compensation_report.schema import CATEGORIES
+from compensation_report.schema import CATEGORIES, DISPLAY_ITEMS
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
@@ -46,22 +47,23 @@ _TO_CENTS = Context(prec=120, rounding=ROUND_HALF_UP)  # Decimal's ROUND_HALF_UP
 def times(*factors: Decimal | Fraction | int) -> Decimal | Fraction:
     """The exact product: a Decimal when every factor is one, else a Fraction."""
     if all(type(f) is Decimal for f in factors):
+        decimals = cast(tuple[Decimal, ...], factors)
         try:
-            result = factors[0]
-            for factor in factors[1:]:
+            result = decimals[0]
+            for factor in decimals[1:]:
                 result = _EXACT.multiply(result, factor)
             return result
         except (Inexact, InvalidOperation):
             pass
-    result = Fraction(1)
-    for factor in factors:
-        result *= exact(factor)
-    return result
+    product = Fraction(1)
+    for value in factors:
+        product *= exact(value)
+    return product
 
 
 def products(xs: Iterable[Decimal | Fraction], ys: Iterable[Decimal | Fraction]) -> list[Decimal | Fraction]:
     """times(x, y) for each pair: a column at a time, the common case (two Decimals) without a call."""
-    multiply, result = _EXACT.multiply, []
+    multiply, result = _EXACT.multiply, cast(list[Decimal | Fraction], [])
     for x, y in zip(xs, ys):
         if type(x) is Decimal and type(y) is Decimal:
             try:
@@ -163,12 +165,14 @@ class PricingIssue:
     message: str
     workbook: int | None = None
     incident_id: str | None = None
+    code: str = "unpriced"  # model.PROBLEM_CODES
 
     @classmethod
-    def of(cls, row, sheet: str, column: str, message: str) -> PricingIssue:
+    def of(cls, row, sheet: str, column: str, message: str, code: str = "unpriced") -> PricingIssue:
         workbook = getattr(row, "workbook", None)
         return cls(row.source_file, sheet, row.source_row, column, message,
-                   None if workbook is None or pd.isna(workbook) else int(workbook), getattr(row, "incident_id", None))
+                   None if workbook is None or pd.isna(workbook) else int(workbook), getattr(row, "incident_id", None),
+                   code)
 
 
 Usage = Mapping[int, Decimal | Fraction]  # policy (its position on the Insurance sheet) → aggregate used, policy currency
@@ -286,7 +290,8 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def price_losses(losses: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[PricingIssue]) -> pd.DataFrame:
-    lines = losses.reset_index(drop=True).assign(loss_pos=lambda f: np.arange(len(f)))
+    lines = _without_display_items(losses, standard, issues).reset_index(drop=True)
+    lines = lines.assign(loss_pos=np.arange(len(lines)))
     lines = lines.merge(inc[["incident_id", "severity", "start_date", "duration_hours", "currency"]]
                         .rename(columns={"currency": "incident_currency"}), on="incident_id", how="inner")
     chosen = choose_rate_rows(lines, standard.rates)
@@ -296,6 +301,26 @@ def price_losses(losses: pd.DataFrame, inc: pd.DataFrame, standard, issues: list
     lines["rate_sheet"] = standard.sheet_names["Rates"]
     lines["note"] = lines["note"].where(lines["note"].notna(), None)
     return _convert(lines, standard, issues, "Losses", "item")
+
+
+def _without_display_items(losses: pd.DataFrame, standard, issues: list[PricingIssue]) -> pd.DataFrame:
+    """SLA credits, service extensions and regulatory fines are priced from the Customers and
+    Incidents sheets (rules 3 and 4); listed on Losses as well, they would count twice. A standard
+    may name them in its `ordinary_items` setting to price them as plain Losses items instead."""
+    listed = np.zeros(len(losses), dtype=bool)
+    categories, items = losses["category"].to_numpy(), losses["item"].to_numpy()
+    for category, item in DISPLAY_ITEMS:
+        if f"{category}.{item}" not in standard.ordinary_items:
+            listed |= (categories == category) & (items == item)
+    if not listed.any():
+        return losses
+    for _, row in losses[listed].iterrows():
+        source = DISPLAY_ITEMS[(row.category, row["item"])]
+        issues.append(PricingIssue.of(
+            row, "Losses", "item", f"{row.category}.{row['item']} is priced from the {source} and would count "
+            f"twice here; remove this row (or name the item in the standard's ordinary_items setting)",
+            "display_item"))
+    return losses[~listed]
 
 
 def choose_rate_rows(lines: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
@@ -371,7 +396,7 @@ def _apply_basis(lines: pd.DataFrame, reporting_currency: str, issues: list[Pric
         column = "amount" if row.basis == "direct" else "quantity"
         issues.append(PricingIssue.of(row, "Losses", column,
                                    f"{column} is blank; {row.category}.{row['item']} is priced {row.basis}"
-                                   + (f" per {row.unit}" if row.basis == "per_unit" else "")))
+                                   + (f" per {row.unit}" if row.basis == "per_unit" else ""), "blank"))
     lines = lines[~blank]
     lines["amount_original"] = products(lines["quantity"], lines["rate"])
     return lines
@@ -594,7 +619,7 @@ def _claims(covered: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[Pri
                       covered["amount"])
     hours = dict(zip(inc["incident_id"], inc["duration_hours"]))
     waiting = dict(zip(policies["policy_pos"], policies["waiting_period_hours"]))
-    eligible = {}
+    eligible: dict[tuple, Decimal | Fraction] = {}
     for (i, p, downtime), amount in sums.items():
         part = times(amount, downtime_share(hours[i], waiting[p])) if downtime else amount
         eligible[i, p] = plus(eligible[i, p], part) if (i, p) in eligible else part

@@ -38,12 +38,15 @@ def refresh(ledger: Ledger, standard, rates_sha: str, run_id: int | None,
     priced, kept, agreeing = [], None, []
     for period in sorted(stale | set(summaries)):
         stored = summaries.get(period)
-        if stored is not None and stored["agrees_with"] == agreement:
+        if stored is None:
+            same_standard = False
+        elif stored["agrees_with"] == agreement:
             same_standard = True  # checked against this very rates file before: no need to look again
         else:
-            same_standard = stored is not None and stored["standard"] == standard_fingerprint(standard, period)
+            same_standard = stored["standard"] == standard_fingerprint(standard, period)
             agreeing += [stored["id"]] if same_standard else []
-        if period not in stale and same_standard and still_valid(stored["opening"], period, usage, limited):
+        if period not in stale and stored is not None and same_standard \
+                and still_valid(stored["opening"], period, usage, limited):
             continue
         opening = opening_for(period, usage, limited)
         result = (ready or {}).pop(period, None)

@@ -20,6 +20,11 @@ CATEGORY_ZH = {
 SEVERITIES = ("P1", "P2", "P3", "P4")
 PARTIES = ("internal", "vendor", "third_party")
 BASES = ("per_unit", "direct", "fixed")
+# Items priced from another sheet than Losses (SPEC 4 rules 3 and 4), and where
+DISPLAY_ITEMS = {("CUSTOMER", "sla_credit"): "Customers sheet (SLA credit)",
+                 ("CUSTOMER", "service_extension"): "Customers sheet (SLA extension days)",
+                 ("FINE", "regulatory"): "Incidents sheet (jurisdiction and records affected)"}
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")  # the workbooks taken; others are rejected with a word on saving as .xlsx
 
 
 @dataclass(frozen=True)

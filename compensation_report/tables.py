@@ -6,16 +6,19 @@ xlsx.py only writes what it is given.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 import pandas as pd
+from xlsxwriter.utility import xl_col_to_name as column_letter, xl_rowcol_to_cell as cell_name
 
 from compensation_report import labels
-from compensation_report.cells import cell_name, column_letter, sheet_ref
+from compensation_report.cells import sheet_ref
 from compensation_report.pricing import LINE_COLUMNS, ZERO, Priced, exact, exact_total, minus, round_money
 from compensation_report.schema import CATEGORIES, PARTIES
+from compensation_report.standard import Standard
 
 # Money in the reporting currency, and money in a currency the row names (a fee, a cap, a policy's limit).
 MONEY_COLUMNS = {"LOSS", "DOWNTIME", "CUSTOMER", "FINE", "REPAIR", "gross", "recovery", "net", "amount",
@@ -61,7 +64,7 @@ class Block:
 
     row: int
     columns: list[str]
-    rows: list[list[object]]
+    rows: Sequence[Sequence[object]]
     headers: list[str]
     title: str | None = None
     filter: bool = False
@@ -125,7 +128,7 @@ class ReportInput:
 
     period: str
     locale: str
-    standard: object
+    standard: Standard
     priced: Priced
     generated_at: datetime
     version: str
@@ -200,7 +203,7 @@ def simple_table(key: str, name: str, columns: list[str], rows: list[list[object
     return SheetTable(key, name, [Block(TOP, columns, rows, headers, filter=True)], freeze_row=TOP + 1)
 
 
-def _sum_formula(sheet: str | None, column: int, first: int, count: int, value: Decimal) -> Formula:
+def _sum_formula(sheet: str | None, column: int, first: int, count: int, value: Decimal | int) -> Formula | Decimal | int:
     """SUM over `count` rows from 0-based row `first`; over no rows, a plain 0 (a range of none would
     name the totals cell itself, a circular reference)."""
     if count == 0:
@@ -237,7 +240,7 @@ def summary_table(incidents: pd.DataFrame, incidents_sheet: SheetTable, data: Re
         ["period", "reporting_currency", "standard", "incident_count", "gross", "recovery", "net", "net_previous",
          "change"])}
     value = {key: cell_name(row, 1) for key, row in at.items()}
-    facts = [
+    facts: list[list[object]] = [
         [labels.text("period", loc), data.period],
         [labels.text("reporting_currency", loc), data.standard.reporting_currency],
         [labels.text("standard", loc), f"{data.standard.name} {data.standard.version}".strip()],
@@ -274,7 +277,7 @@ def _category_block(incidents: pd.DataFrame, data: ReportInput, inc_name: str, r
     first = row + 2  # title, header
     gross, recovery = _total(incidents["gross"]), _total(incidents["recovery"])
     gross_cell, recovery_row = cell_name(first + len(CATEGORIES), 2), first + len(CATEGORIES) + 1
-    rows = []
+    rows: list[list[object]] = []
     for k, code in enumerate(CATEGORIES):
         amount = _total(incidents[code])
         rows.append([code, labels.category_name(code, loc), _sum_formula(inc_name, col[code], TOP + 1, n, amount),
@@ -389,8 +392,9 @@ def first_lines(lines_sheets: list[SheetTable]) -> dict[str, tuple[str, str]]:
     for sheet in lines_sheets:
         block = sheet.blocks[0]
         for r, row in enumerate(block.rows, start=block.first_data_row):
-            if row[0] not in first:
-                first[row[0]] = (sheet.name, cell_name(r, 0))
+            incident_id = str(row[0])
+            if incident_id not in first:
+                first[incident_id] = (sheet.name, cell_name(r, 0))
     return first
 
 
@@ -433,7 +437,7 @@ def business_units_table(incidents: pd.DataFrame, data: ReportInput, name: str) 
         rows.append([unit, *[row[c] for c in CATEGORIES],
                      Formula(f"=SUM({cat_from}{r}:{cat_to}{r})", row["gross"]), row["recovery"],
                      Formula(f"={gross_col}{r}-{rec_col}{r}", row["net"])])
-    totals = [labels.text("total", data.locale)]
+    totals: list[object] = [labels.text("total", data.locale)]
     for j, column in enumerate(UNIT_COLUMNS[1:], start=1):
         totals.append(_sum_formula(None, j, TOP + 1, len(rows), _total(sums[column])))
     rows.append(totals)
@@ -475,7 +479,7 @@ def insurance_table(data: ReportInput, name: str) -> SheetTable:
 
 def trend_table(data: ReportInput, name: str) -> SheetTable:
     """This period and up to 11 earlier ones that the ledger has incidents for."""
-    rows = []
+    rows: list[list[object]] = []
     for row in data.trend[-12:]:
         r = TOP + 2 + len(rows)
         rows.append([row.period, row.incidents, row.gross, row.recovery,

@@ -1,17 +1,20 @@
 """Raw cells → typed tables, collecting every problem at once (pandera's lazy mode, by hand).
 
 Pure: takes RawWorkbook values, returns DataFrames or a list of Problems. It never opens a file.
+A workbook lists its first LISTED problems and counts the rest: a million wrong lines must cost a
+count, not a million messages (and a sheet past that many is not turned into a table at all).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from compensation_report.cells import cell_name, column_letter
-from compensation_report.errors import Problem
-from compensation_report.codec import Revision
+from xlsxwriter.utility import xl_col_to_name as column_letter, xl_rowcol_to_cell as cell_name
+
+from compensation_report.model import QUOTED_CHARS, Problem, RawSheet, RawWorkbook, Revision
 from compensation_report.schema import (
     INCIDENT_WORKBOOK,
     SheetSpec,
@@ -19,10 +22,47 @@ from compensation_report.schema import (
     sheet_aliases,
 )
 from compensation_report.values import PARSERS, BadValue, as_text, is_blank
-from compensation_report.workbooks import RawSheet, RawWorkbook
 
 DATETIME_KINDS = ("datetime", "date")
 NUMERIC_KINDS = ("number", "whole")
+LISTED = 500  # problems listed per workbook; more are counted
+MAX_TEXT = 32_767  # characters in one cell: Excel's own limit, so only a file not written by Excel exceeds it
+
+
+@dataclass
+class Found:
+    """One workbook's problems: the first LISTED kept, the others counted."""
+
+    file: str
+    listed: list[Problem] = field(default_factory=list)
+    more: int = 0
+
+    def add(self, problem: Problem) -> None:
+        if len(self.listed) < LISTED:
+            self.listed.append(problem)
+        else:
+            self.more += 1
+
+    def extend(self, problems: list[Problem]) -> None:
+        for problem in problems:
+            self.add(problem)
+
+    @property
+    def full(self) -> bool:
+        return len(self.listed) >= LISTED
+
+    def all(self) -> list[Problem]:
+        if not self.more:
+            return self.listed
+        return self.listed + [Problem(self.file, message=f"{self.more:,} more problems are not listed (the first "
+                                                         f"{LISTED} are); fix these and check the workbook again",
+                                      code="too_many")]
+
+
+def quoted(value: object) -> str:
+    """A cell's text for a message, cut: a cell may hold 32,767 characters (or a hostile file more)."""
+    text = as_text(value)
+    return text if len(text) <= QUOTED_CHARS else text[:QUOTED_CHARS] + f"… ({len(text):,} characters)"
 
 
 @dataclass
@@ -54,11 +94,11 @@ class Submission:
     # (problems are only ever added, so every accepted workbook has them).
     revisions: list[Revision] | None = None
 
-    def problem(self, sheet: str, column: str, row: int, message: str) -> Problem:
+    def problem(self, sheet: str, column: str, row: int, message: str, code: str) -> Problem:
         parsed = self.sheets.get(sheet)
         if parsed is None:
-            return Problem(self.file, sheet, "", message)
-        return Problem(self.file, parsed.name, parsed.cell(column, row), message)
+            return Problem(self.file, sheet, "", message, code, column)
+        return Problem(self.file, parsed.name, parsed.cell(column, row), message, code, column)
 
 
 def find_sheet(book: RawWorkbook, spec: SheetSpec) -> RawSheet | None:
@@ -68,45 +108,56 @@ def find_sheet(book: RawWorkbook, spec: SheetSpec) -> RawSheet | None:
 
 def parse_sheets(book: RawWorkbook, specs: tuple[SheetSpec, ...]) -> tuple[dict[str, ParsedSheet], list[Problem]]:
     """Every sheet of `specs` that is present, typed; problems for every bad cell and missing sheet."""
+    found = Found(book.file)
+    sheets = _parse_sheets(book, specs, found)
+    return sheets, found.all()
+
+
+def _parse_sheets(book: RawWorkbook, specs: tuple[SheetSpec, ...], found: Found) -> dict[str, ParsedSheet]:
     sheets: dict[str, ParsedSheet] = {}
-    problems: list[Problem] = []
     for spec in specs:
         raw = find_sheet(book, spec)
         twins = [s.name for s in book.sheets if s is not raw and normalize_name(s.name) in sheet_aliases(spec)]
         if raw is not None and twins:
-            problems.append(Problem(book.file, raw.name, "", f'sheets {raw.name!r} and {twins[0]!r} both answer to '
-                                                             f'{_both_names(spec)}; keep one'))
+            found.add(Problem(book.file, raw.name, "", f'sheets {raw.name!r} and {twins[0]!r} both answer to '
+                                                       f'{_both_names(spec)}; keep one', "twin_sheets"))
             continue
         if raw is None:
             if spec.required:
-                problems.append(Problem(book.file, spec.name, "", f"no sheet named {_both_names(spec)}"))
+                found.add(Problem(book.file, spec.name, "", f"no sheet named {_both_names(spec)}", "missing_sheet"))
             else:
                 sheets[spec.name] = ParsedSheet(spec, spec.name, _empty_frame(spec))
             continue
-        parsed, found = parse_sheet(book.file, raw, spec)
-        problems += found
+        parsed = parse_sheet(raw, spec, found)
         if parsed is not None:
             sheets[spec.name] = parsed
-    return sheets, problems
+    return sheets
 
 
-def parse_sheet(file: str, raw: RawSheet, spec: SheetSpec) -> tuple[ParsedSheet | None, list[Problem]]:
+def parse_sheet(raw: RawSheet, spec: SheetSpec, found: Found) -> ParsedSheet | None:
+    """The sheet as a table, its problems added to `found`; None when it cannot be used."""
     header_at = find_header_row(raw.rows, spec)
     if header_at is None:
         if spec.min_rows:
-            return None, [Problem(file, raw.name, "", f"the sheet is empty; it needs a header row and {spec.name.lower()}")]
-        return ParsedSheet(spec, raw.name, _empty_frame(spec)), []
-    positions, problems = _match_header(file, raw, spec, header_at)
+            found.add(Problem(found.file, raw.name, "",
+                              f"the sheet is empty; it needs a header row and {spec.name.lower()}", "empty_sheet"))
+            return None
+        return ParsedSheet(spec, raw.name, _empty_frame(spec))
+    before = len(found.listed) + found.more
+    positions = _match_header(found, raw, spec, header_at)
     raw = _merged_filled(raw, spec, positions)
-    if problems:  # the sheet cannot be used, but its cells can still be checked, all at once
-        return None, problems + _parse_rows(file, raw, spec, positions, header_at)[1]
-    records, problems = _parse_rows(file, raw, spec, positions, header_at)
+    header_ok = len(found.listed) + found.more == before
+    # a sheet whose header is wrong cannot be used, but its cells can still be checked, all at once
+    records = _parse_rows(found, raw, spec, positions, header_at)
+    if not header_ok or records is None:
+        return None
     frame = _to_frame(spec, records)
     if len(frame) < spec.min_rows:
         header_cell = cell_name(raw.origin_row + header_at, raw.origin_col)
-        problems.append(Problem(file, raw.name, header_cell, f"the {spec.name} sheet has no rows under its header"))
+        found.add(Problem(found.file, raw.name, header_cell, f"the {spec.name} sheet has no rows under its header",
+                          "empty_sheet"))
     letters = {name: column_letter(raw.origin_col + j) for name, j in positions.items()}
-    return ParsedSheet(spec, raw.name, frame, letters), problems
+    return ParsedSheet(spec, raw.name, frame, letters)
 
 
 def _merged_filled(raw: RawSheet, spec: SheetSpec, positions: dict[str, int]) -> RawSheet:
@@ -125,7 +176,7 @@ def _merged_filled(raw: RawSheet, spec: SheetSpec, positions: dict[str, int]) ->
     return replace(raw, rows=rows) if rows else raw
 
 
-def find_header_row(rows: list[list[object]], spec: SheetSpec, look: int = 20) -> int | None:
+def find_header_row(rows: Sequence[Sequence[object]], spec: SheetSpec, look: int = 20) -> int | None:
     """The first row naming at least two of the sheet's columns (a title above the table is fine);
     failing that, the first non-empty row, so the problems name what is there."""
     known = _aliases(spec)
@@ -148,10 +199,9 @@ def _both_names(spec: SheetSpec) -> str:
     return f'"{spec.name}" ({spec.zh})' if spec.zh else f'"{spec.name}"'
 
 
-def _match_header(file: str, raw: RawSheet, spec: SheetSpec, header_at: int) -> tuple[dict[str, int], list[Problem]]:
+def _match_header(found: Found, raw: RawSheet, spec: SheetSpec, header_at: int) -> dict[str, int]:
     aliases = _aliases(spec)
     positions: dict[str, int] = {}
-    problems: list[Problem] = []
     row_number = raw.origin_row + header_at
     for j, text in enumerate(raw.rows[header_at]):
         name = aliases.get(normalize_name(text)) if not is_blank(text) else None
@@ -160,44 +210,56 @@ def _match_header(file: str, raw: RawSheet, spec: SheetSpec, header_at: int) -> 
         here = cell_name(row_number, raw.origin_col + j)
         if name in positions:
             first = cell_name(row_number, raw.origin_col + positions[name])
-            problems.append(Problem(file, raw.name, here, f'a second header for column {name} (first at {first})'))
+            found.add(Problem(found.file, raw.name, here, f"a second header for column {name} (first at {first})",
+                              "twin_header", name))
             continue
         positions[name] = j
     for column in spec.columns:
         if column.required and column.name not in positions:
             label = f"{column.name} ({column.zh})" if column.zh else column.name
-            problems.append(Problem(file, raw.name, cell_name(row_number, raw.origin_col),
-                                    f"required column {label} is missing from the header row"))
-    return positions, problems
+            found.add(Problem(found.file, raw.name, cell_name(row_number, raw.origin_col),
+                              f"required column {label} is missing from the header row", "missing_column",
+                              column.name))
+    return positions
 
 
-def _parse_rows(file: str, raw: RawSheet, spec: SheetSpec, positions: dict[str, int], header_at: int):
-    found = [(c.name, positions[c.name], PARSERS[c.kind], c.required) for c in spec.columns if c.name in positions]
+def _parse_rows(found: Found, raw: RawSheet, spec: SheetSpec, positions: dict[str, int],
+                header_at: int) -> list[dict] | None:
+    """The rows under the header as records; None once the workbook has more problems than it lists
+    (it is rejected whatever the rest holds: its cells are still checked, to count their problems)."""
+    columns = [(c.name, positions[c.name], PARSERS[c.kind], c.required) for c in spec.columns if c.name in positions]
     missing = dict.fromkeys(c.name for c in spec.columns if c.name not in positions)  # one problem, on the header
-    records: list[dict] = []
-    problems: list[Problem] = []
+    records: list[dict] | None = []
     for i in range(header_at + 1, len(raw.rows)):
         row = raw.rows[i]
-        cells = [row[j] if j < len(row) else None for _, j, _, _ in found]
+        cells = [row[j] if j < len(row) else None for _, j, _, _ in columns]
         if all(is_blank(v) for v in cells):
             continue
         row_number = raw.origin_row + i
         record: dict[str, object] = {"_row": row_number + 1, **missing}
-        for (name, j, parse, required), value in zip(found, cells):
+        for (name, j, parse, required), value in zip(columns, cells):
+            record[name] = None
             if is_blank(value):
-                record[name] = None
                 if required:
-                    problems.append(Problem(file, raw.name, cell_name(row_number, raw.origin_col + j),
-                                            f"{name} is blank"))
+                    found.add(Problem(found.file, raw.name, cell_name(row_number, raw.origin_col + j),
+                                      f"{name} is blank", "blank", name))
                 continue
             try:
-                record[name] = parse(value)
+                record[name] = _parsed(parse, value)
             except BadValue as exc:
-                record[name] = None
-                problems.append(Problem(file, raw.name, cell_name(row_number, raw.origin_col + j),
-                                        f'{name} "{as_text(value)}" {exc}'))
-        records.append(record)
-    return records, problems
+                found.add(Problem(found.file, raw.name, cell_name(row_number, raw.origin_col + j),
+                                  f'{name} "{quoted(value)}" {exc}', exc.code, name, quoted(value)))
+        if found.full:
+            records = None
+        if records is not None:
+            records.append(record)
+    return records
+
+
+def _parsed(parse, value: object) -> object:
+    if type(value) is str and len(value) > MAX_TEXT:
+        raise BadValue(f"is {len(value):,} characters long; a cell holds at most {MAX_TEXT:,}", "too_long")
+    return parse(value)
 
 
 def _to_frame(spec: SheetSpec, records: list[dict]) -> pd.DataFrame:
@@ -215,9 +277,10 @@ def _empty_frame(spec: SheetSpec) -> pd.DataFrame:
 
 def read_submission(book: RawWorkbook) -> tuple[Submission | None, list[Problem]]:
     """An incident workbook's three sheets, typed and cross-checked (SPEC 2)."""
-    sheets, problems = parse_sheets(book, INCIDENT_WORKBOOK)
+    found = Found(book.file)
+    sheets = _parse_sheets(book, INCIDENT_WORKBOOK, found)
     if any(name not in sheets for name in ("Incidents", "Losses", "Customers")):
-        return None, problems
+        return None, found.all()
     frames = {}
     for name, parsed in sheets.items():
         frame = parsed.frame.rename(columns={"_row": "source_row"})
@@ -230,8 +293,8 @@ def read_submission(book: RawWorkbook) -> tuple[Submission | None, list[Problem]
     submission = Submission(book.file, frames["Incidents"], frames["Losses"], frames["Customers"], sheets,
                             [f"{book.file} › {raw.name}: the sheet is hidden in Excel; it was read like any other"
                              for raw in book.sheets if raw.hidden])
-    problems += _cross_check(submission)
-    return submission, problems
+    found.extend(_cross_check(submission))
+    return (None if found.more else submission), found.all()
 
 
 def _cross_check(sub: Submission) -> list[Problem]:
@@ -242,16 +305,17 @@ def _cross_check(sub: Submission) -> list[Problem]:
     if len(ids) < len(known):
         for _, row in inc[known.duplicated(keep="first").reindex(inc.index, fill_value=False)].iterrows():
             problems.append(sub.problem("Incidents", "incident_id", row.source_row,
-                                        f'incident_id "{row.incident_id}" appears more than once'))
+                                        f'incident_id "{quoted(row.incident_id)}" appears more than once', "twin_id"))
     backwards = inc["resolved_at"] < inc["started_at"]
     for _, row in inc[backwards].iterrows() if backwards.any() else ():
         problems.append(sub.problem("Incidents", "resolved_at", row.source_row,
-                                    f"resolved_at {row.resolved_at:%Y-%m-%d %H:%M} is before started_at {row.started_at:%Y-%m-%d %H:%M}"))
+                                    f"resolved_at {row.resolved_at:%Y-%m-%d %H:%M} is before started_at "
+                                    f"{row.started_at:%Y-%m-%d %H:%M}", "ends_before_start"))
     for sheet, frame in (("Losses", sub.losses), ("Customers", sub.customers)):
         if ids.issuperset(frame["incident_id"].dropna()):  # the usual case, without a mask and a copy
             continue
         orphans = frame["incident_id"].notna() & ~frame["incident_id"].isin(ids)
         for _, row in frame[orphans].iterrows():
             problems.append(sub.problem(sheet, "incident_id", row.source_row,
-                                        f'incident_id "{row.incident_id}" is not on the Incidents sheet'))
+                                        f'incident_id "{quoted(row.incident_id)}" is not on the Incidents sheet', "orphan"))
     return problems

@@ -19,13 +19,19 @@ _PLAIN_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _SERIAL_TEXT = re.compile(r"^\d{5}(\.\d+)?$")  # five digits: 1927 to 2173, never a bare year like 2026
 MAX_NUMBER = Decimal("1e15")  # beyond any real amount; keeps every product exact and every cell in Excel's 15 digits
 _EXCEL_EPOCH = datetime(1899, 12, 30)
+# Dates priced: pandas holds 1677 to 2262; a year past 2199 is a typo (2626 for 2026) or a "never" marker
+FIRST_DATE, END_DATE = datetime(1900, 1, 1), datetime(2200, 1, 1)
 _CATEGORY_BY_ZH = {zh: code for code, zh in CATEGORY_ZH.items() if code in CATEGORIES}
 _DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
                      "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d")
 
 
 class BadValue(ValueError):
-    """The message completes `<column> "<value>" <message>`."""
+    """The message completes `<column> "<value>" <message>`; `code` is the Problem's (model.PROBLEM_CODES)."""
+
+    def __init__(self, message: str, code: str = "bad_value"):
+        super().__init__(message)
+        self.code = code
 
 
 def is_blank(raw: object) -> bool:
@@ -98,6 +104,9 @@ def as_datetime(raw: object) -> datetime:
         value = _parse_datetime_text(raw.strip())
     else:
         raise BadValue("is not a date-time")
+    if not FIRST_DATE <= value < END_DATE:
+        raise BadValue(f"is outside the years {FIRST_DATE.year}–{END_DATE.year - 1} (a typo? for no end date, "
+                       f"leave the cell blank)", "out_of_range")
     return _round_to_second(value)
 
 

@@ -7,36 +7,16 @@ here: `"000001"` stays text and `"n/a"` stays `"n/a"`; the validator decides wha
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import python_calamine
 
-from compensation_report.errors import Problem
+from compensation_report.model import Problem, RawSheet, RawWorkbook
 from compensation_report.isolation import ChildFailed, ChildRaised, run_isolated
-from compensation_report.schema import normalize_name
+from compensation_report.schema import EXCEL_SUFFIXES, normalize_name
 
-EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 MAX_UNPACKED = 1 << 30  # bytes: a full 1,048,576-row loss sheet unpacks to well under this
 RESAVE = "open it in Excel, save it as .xlsx and drop it again"
-
-
-@dataclass(frozen=True)
-class RawSheet:
-    """The used area of one sheet: rows of Python values; origin is the 0-based top-left cell."""
-
-    name: str
-    rows: list[list[object]]
-    origin_row: int = 0
-    origin_col: int = 0
-    hidden: bool = False
-    merged: tuple = ()  # ((top, left), (bottom, right)) of each merged range, relative to the origin
-
-
-@dataclass(frozen=True)
-class RawWorkbook:
-    file: str
-    sheets: list[RawSheet] = field(default_factory=list)
 
 
 class UnreadableWorkbook(Exception):
@@ -112,6 +92,10 @@ def check_container(path: Path) -> None:
             "this is not an Excel workbook (an .xlsx file is a zip archive); "
             "save it from Excel as .xlsx and drop it again"
         )
+    if path.suffix.lower() not in EXCEL_SUFFIXES:
+        kind = f"a {path.suffix} file" if path.suffix else "a file without a suffix"
+        raise UnreadableWorkbook(f"this is {kind}, and only Excel workbooks (.xlsx, .xlsm) are taken; open it in "
+                                 f"Excel or LibreOffice, save it as .xlsx and drop it again")
     try:
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())

@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from compensation_report.errors import BusyError, ConfigError
-from compensation_report.workbooks import EXCEL_SUFFIXES
+from compensation_report.schema import EXCEL_SUFFIXES
 
 LOCALES = ("en", "zh-CN")
 CONFIG_NAME = "compensation.toml"

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from compensation_report.standard import Standard, read_standard
 from compensation_report.validate import Submission, read_submission
-from compensation_report.workbooks import RawSheet, RawWorkbook
+from compensation_report.model import RawSheet, RawWorkbook
 
 
 def sheet(name: str, records: list[dict]) -> RawSheet:
@@ -18,8 +18,8 @@ def sheet(name: str, records: list[dict]) -> RawSheet:
 
 
 def make_standard(rates: list[dict], sla: list[dict] = (), fines: list[dict] = (), insurance: list[dict] = (),
-                  fx: list[dict] = (), currency: str = "CNY") -> Standard:
-    settings = [{"key": "reporting_currency", "value": currency}, {"key": "version", "value": "test"}]
+                  fx: list[dict] = (), currency: str = "CNY", settings: list[dict] = ()) -> Standard:
+    settings = [{"key": "reporting_currency", "value": currency}, {"key": "version", "value": "test"}, *settings]
     sheets = [sheet("Settings", settings), sheet("Rates", list(rates))]
     for name, records in (("SLA", sla), ("Fines", fines), ("Insurance", insurance), ("FX", fx)):
         if records:

@@ -9,7 +9,8 @@ import pytest
 import xlsxwriter
 
 from compensation_report.validate import read_submission
-from compensation_report.workbooks import RawSheet, RawWorkbook, UnreadableWorkbook, read_workbook
+from compensation_report.model import RawSheet, RawWorkbook
+from compensation_report.workbooks import UnreadableWorkbook, read_workbook
 
 HEADER = ["incident_id", "title", "business_unit", "system", "severity", "started_at", "resolved_at"]
 GOOD = ["A-1", "Gateway down", "Payments", "gw", "p1", "2026-10-03 14:05", "2026-10-03 15:05"]
