@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= build/demo
 
-.PHONY: install demo test samples clean bench libreoffice docs golden picture email-picture
+.PHONY: install demo test lint samples clean bench libreoffice docs golden picture email-picture
 
 install: $(VENV)/.installed
 
@@ -19,8 +19,12 @@ demo: install  ## a fresh workspace from sample_inputs/, then the monthly batch 
 	$(BIN)/compensation-report init $(DEMO)
 	$(BIN)/compensation-report run -w $(DEMO) --period 2026-10
 
-test: install libreoffice
+test: install libreoffice lint
 	$(BIN)/python -m pytest -q
+
+lint: install  ## ruff on the code, the tests and the tools; mypy on the package
+	$(BIN)/ruff check compensation_report tests tools bench
+	$(BIN)/mypy
 
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
