@@ -4,8 +4,9 @@
 
 Each measurement runs in a fresh process: wall time, CPU time (user + system, children
 included), peak RSS of the largest process of the tree, and the peak memory of the whole tree.
-The large workload is also run as month 12: into a workspace holding eleven earlier large months. Ours, the fixed cost (our run on the
-smallest real inbox; on an empty one for comparison), the floor and the peer are taken in turn,
+The large workload is also run as month 12: into a workspace holding eleven earlier large months.
+Ours, the fixed cost (our run on the smallest real inbox; on an empty one for comparison), the
+floor and the peer are taken in turn,
 REPEATS times per workload, and the median of each is shown. Prints a table and writes
 bench/RESULTS.md with the machine, the versions and the date. Generated workspaces are kept in
 bench/.work/ (ignored by git) and rebuilt when the generator changes.
@@ -209,7 +210,8 @@ def bench(workload: Workload, with_history: bool = False) -> dict:
         fixed.append(smallest)
         empty.append(nothing)
         print(f"{workload.name} ({turn}/{REPEATS[workload.name]}): floor …", flush=True)
-        floor = json.loads(measured([sys.executable, str(BENCH / "floor.py"), str(source / "inbox"), str(report)])["stdout"])
+        floor_run = measured([sys.executable, str(BENCH / "floor.py"), str(source / "inbox"), str(report)])
+        floor = json.loads(floor_run["stdout"])
         floors.append({**floor, "wall_s": floor["read_s"] + floor["write_s"]})
         print(f"{workload.name} ({turn}/{REPEATS[workload.name]}): peer …", flush=True)
         peers.append(measured([sys.executable, str(BENCH / "peer.py"), str(source / "inbox"),

@@ -81,7 +81,7 @@ def _encoded(values: list) -> list:
 
 def _encode(value: object) -> object:
     kind = type(value)
-    if isinstance(value, Decimal) and value.is_finite():  # most cells after text: spare them pd.isna, the slowest test here
+    if isinstance(value, Decimal) and value.is_finite():  # most cells after text: spare them pd.isna, the slowest
         return str(value)
     if kind is int:
         return value
@@ -157,7 +157,7 @@ def _pack_column(column: pd.Series, buffers: list[bytes]) -> list:
     """[kind, ...]: a numpy dtype's own array; an object column as its distinct texts and a code per
     row, exact numbers as their texts, plain JSON, or (mixed) each value tagged."""
     dtype = column.dtype
-    if isinstance(dtype, np.dtype) and dtype != object:
+    if isinstance(dtype, np.dtype) and dtype.kind != "O":
         return ["array", dtype.str, _buffer(buffers, np.ascontiguousarray(column.to_numpy()).tobytes())]
     if not isinstance(dtype, np.dtype):  # a pandas dtype of its own (text from .dt.strftime): its values, and its name
         return ["as", str(dtype), _pack_column(column.astype(object), buffers)]

@@ -13,8 +13,17 @@ from pathlib import Path
 
 import xlsxwriter
 
-from compensation_report.schema import (BASES, CATEGORIES, CATEGORY_ZH, INCIDENT_WORKBOOK, PARTIES, RATES_WORKBOOK,
-                                        SEVERITIES, Column, SheetSpec)
+from compensation_report.schema import (
+    BASES,
+    CATEGORIES,
+    CATEGORY_ZH,
+    INCIDENT_WORKBOOK,
+    PARTIES,
+    RATES_WORKBOOK,
+    SEVERITIES,
+    Column,
+    SheetSpec,
+)
 from compensation_report.standard import Standard
 
 ROWS = 2000  # rows that carry the dropdowns and checks

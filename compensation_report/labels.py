@@ -32,7 +32,8 @@ HEADERS = {
     "cap_adjustment": "上限调整", "insurer": "保险公司", "incidents": "事故数", "eligible": "可保金额",
     "deductible": "免赔额", "coinsurance": "共保自担", "recovered": "赔付金额", "aggregate_limit": "累计限额",
     "aggregate_used": "累计已用", "aggregate_left": "累计剩余", "period": "期间", "code": "代码",
-    "message": "内容", "policy_currency": "保单币种", "sha256": "SHA-256", "file_name": "文件", "received_at": "接收时间", "name": "名称",
+    "message": "内容", "policy_currency": "保单币种", "sha256": "SHA-256", "file_name": "文件",
+    "received_at": "接收时间", "name": "名称",
     "key": "项目", "value": "值", "share": "占比",
 }
 
@@ -48,7 +49,8 @@ TEXT = {
     "by_category": ("By category", "按类别"),
     "total": ("Total", "合计"),
     "top_incidents": ("Top incidents by net cost", "净额最高的事故"),
-    "large_losses": ("Large losses: net of {threshold} {currency} or more", "重大损失：净额不低于 {threshold} {currency}"),
+    "large_losses": ("Large losses: net of {threshold} {currency} or more",
+                     "重大损失：净额不低于 {threshold} {currency}"),
     "by_party": ("By responsible party", "按责任方"),
     "net_previous": ("Net, previous period", "上期净额"),
     "change": ("Change from the previous period", "较上期变化"),
@@ -66,8 +68,10 @@ TEXT = {
     "submissions": ("Input submissions", "输入文件"),
     "new": ("new", "新增"),
     "revised": ("revised", "修订"),
-    "warn_rejected": ("{file}: rejected with {count} problem(s); see {errors}", "{file}：有 {count} 个问题，已退回；见 {errors}"),
-    "warn_rejected_earlier": ("{file}: rejected on {received} with {count} problem(s) and not replaced yet; see {errors}",
+    "warn_rejected": ("{file}: rejected with {count} problem(s); see {errors}",
+                      "{file}：有 {count} 个问题，已退回；见 {errors}"),
+    "warn_rejected_earlier": ("{file}: rejected on {received} with {count} problem(s) and not replaced yet; "
+                              "see {errors}",
                               "{file}：{received} 因 {count} 个问题被退回，尚未重新提交；见 {errors}"),
     "warn_duplicate": ("{file}: byte-identical to a workbook already accepted; counted once",
                        "{file}：与已接收的工作簿完全相同，只计一次"),

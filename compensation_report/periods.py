@@ -11,8 +11,8 @@ Pure: no file, no database. The pipeline stores each PeriodResult in the ledger 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
 import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -124,7 +124,8 @@ def standard_fingerprint(standard, period: str) -> str:
         in_force += rows[rows["valid_from"].isna() | (rows["valid_from"] >= latest) if latest is not None
                          else rows["valid_from"].notna()].to_dict("records")
     parts = {"pricing": PRICING_VERSION, "currency": standard.reporting_currency, "sheets": standard.sheet_names,
-             "rates": meeting(standard.rates), "items": sorted(set(zip(standard.rates["category"], standard.rates["item"]))),
+             "rates": meeting(standard.rates),
+             "items": sorted(set(zip(standard.rates["category"], standard.rates["item"]))),
              "sla": standard.sla.to_dict("records"), "fines": meeting(standard.fines),
              "insurance": meeting(standard.insurance), "fx": in_force}
     return digest(json.loads(json.dumps(parts, default=str)))

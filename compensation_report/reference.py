@@ -11,8 +11,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from compensation_report.schema import (BASES, CATEGORIES, CATEGORY_ZH, INCIDENT_WORKBOOK, PARTIES, RATES_WORKBOOK,
-                                        SEVERITIES, SheetSpec)
+from compensation_report.schema import (
+    BASES,
+    CATEGORIES,
+    CATEGORY_ZH,
+    INCIDENT_WORKBOOK,
+    PARTIES,
+    RATES_WORKBOOK,
+    SEVERITIES,
+    SheetSpec,
+)
 
 KINDS = {
     "id": ("text (an id; a number is read as its digits)", "文本（编号；填数字时按其数字文本读取，如 1001）"),

@@ -10,19 +10,31 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+
 import pandas as pd
 
 from compensation_report.codec import decode_revisions, digest
 from compensation_report.ledger import Ledger
 from compensation_report.periods import (
-    PRICING_VERSION, PeriodResult, Usage, figures_of, limited_policies, opening_for, price_period, split_by_period,
-    standard_fingerprint, still_valid, stored_tables, used_to_date,
+    PRICING_VERSION,
+    PeriodResult,
+    Usage,
+    figures_of,
+    limited_policies,
+    opening_for,
+    price_period,
+    split_by_period,
+    standard_fingerprint,
+    still_valid,
+    stored_tables,
+    used_to_date,
 )
 from compensation_report.pricing import ZERO, price
 
 
 def refresh(ledger: Ledger, standard, rates_sha: str, run_id: int | None,
-            ready: dict[str, PeriodResult] | None = None, keep: str | None = None) -> tuple[list[str], PeriodResult | None]:
+            ready: dict[str, PeriodResult] | None = None,
+            keep: str | None = None) -> tuple[list[str], PeriodResult | None]:
     """Price and store every period that needs it, earliest first: the periods marked stale, those
     priced with a standard that differs for them, and those whose limited policies now open where the
     earlier periods leave them differently (checked on every run, so a run killed half way through

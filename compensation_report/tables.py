@@ -12,7 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 
 import pandas as pd
-from xlsxwriter.utility import xl_col_to_name as column_letter, xl_rowcol_to_cell as cell_name
+from xlsxwriter.utility import xl_col_to_name as column_letter
+from xlsxwriter.utility import xl_rowcol_to_cell as cell_name
 
 from compensation_report import labels
 from compensation_report.cells import sheet_ref
@@ -203,7 +204,8 @@ def simple_table(key: str, name: str, columns: list[str], rows: list[list[object
     return SheetTable(key, name, [Block(TOP, columns, rows, headers, filter=True)], freeze_row=TOP + 1)
 
 
-def _sum_formula(sheet: str | None, column: int, first: int, count: int, value: Decimal | int) -> Formula | Decimal | int:
+def _sum_formula(sheet: str | None, column: int, first: int, count: int,
+                 value: Decimal | int) -> Formula | Decimal | int:
     """SUM over `count` rows from 0-based row `first`; over no rows, a plain 0 (a range of none would
     name the totals cell itself, a circular reference)."""
     if count == 0:

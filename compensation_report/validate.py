@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
-
-from xlsxwriter.utility import xl_col_to_name as column_letter, xl_rowcol_to_cell as cell_name
+from xlsxwriter.utility import xl_col_to_name as column_letter
+from xlsxwriter.utility import xl_rowcol_to_cell as cell_name
 
 from compensation_report.model import QUOTED_CHARS, Problem, RawSheet, RawWorkbook, Revision
 from compensation_report.schema import (
@@ -317,5 +317,6 @@ def _cross_check(sub: Submission) -> list[Problem]:
         orphans = frame["incident_id"].notna() & ~frame["incident_id"].isin(ids)
         for _, row in frame[orphans].iterrows():
             problems.append(sub.problem(sheet, "incident_id", row.source_row,
-                                        f'incident_id "{quoted(row.incident_id)}" is not on the Incidents sheet', "orphan"))
+                                        f'incident_id "{quoted(row.incident_id)}" is not on the Incidents sheet',
+                                        "orphan"))
     return problems

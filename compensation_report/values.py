@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Callable
 
 from compensation_report.schema import BASES, CATEGORIES, CATEGORY_ZH, PARTIES, SEVERITIES
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import python_calamine
 
-from compensation_report.model import Problem, RawSheet, RawWorkbook
 from compensation_report.isolation import ChildFailed, ChildRaised, run_isolated
+from compensation_report.model import Problem, RawSheet, RawWorkbook
 from compensation_report.schema import EXCEL_SUFFIXES, normalize_name
 
 MAX_UNPACKED = 1 << 30  # bytes: a full 1,048,576-row loss sheet unpacks to well under this

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
+from compensation_report.model import RawSheet, RawWorkbook
 from compensation_report.standard import Standard, read_standard
 from compensation_report.validate import Submission, read_submission
-from compensation_report.model import RawSheet, RawWorkbook
 
 
 def sheet(name: str, records: list[dict]) -> RawSheet:

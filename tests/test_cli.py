@@ -14,11 +14,11 @@ from decimal import Decimal as D
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
-
 from builders import incident, write_small_workspace, write_workbook
-from compensation_report.cli import cli
+from click.testing import CliRunner
 from helpers import HEADER_ROW, assert_formulas_match_cached_values
+
+from compensation_report.cli import cli
 
 SHEETS = ["Summary", "Standard", "Incidents", "Lines", "Customers", "Business Units", "Insurance", "Trend",
           "Warnings", "Run Info"]
@@ -128,7 +128,8 @@ def test_a_revision_replaces_the_incident_whole(ws):
     assert "accepted  payments_fix.xlsx: 1 incident(s), revised A" in result.output
     # only the revision's fixed 5,000 review remains: no downtime, customers or fine from the first version
     assert incident_totals(report_of(ws))["A"] == (5000, 0, 5000)
-    statuses = [r[17] for r in openpyxl.load_workbook(report_of(ws))["Incidents"].iter_rows(min_row=HEADER_ROW + 1, values_only=True)]
+    incidents = openpyxl.load_workbook(report_of(ws))["Incidents"]
+    statuses = [r[17] for r in incidents.iter_rows(min_row=HEADER_ROW + 1, values_only=True)]
     assert statuses == ["revised", "new"]
 
 
@@ -177,7 +178,8 @@ def test_chinese_locale_names_the_sheets_in_chinese(ws):
     assert invoke("run", "-w", ws, "--period", "2026-10", "--locale", "zh-CN", "--no-email").exit_code == 0
     book = openpyxl.load_workbook(report_of(ws))
     assert book.sheetnames == SHEETS_ZH
-    assert book["事故汇总"].cell(HEADER_ROW, 1).value == "incident_id"  # the machine-read header stays as the SPEC names it
+    # the machine-read header stays as the SPEC names it
+    assert book["事故汇总"].cell(HEADER_ROW, 1).value == "incident_id"
     assert assert_formulas_match_cached_values(report_of(ws)) >= 20
 
 
@@ -207,7 +209,8 @@ def test_the_report_email_is_written_to_the_outbox(ws):
 def test_incident_totals_sum_to_the_summary(ws):
     invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
     summary = openpyxl.load_workbook(report_of(ws), data_only=True)["Summary"]
-    figures = {row[0]: row[1] for row in summary.iter_rows(min_row=HEADER_ROW, max_row=HEADER_ROW + 8, values_only=True)}
+    rows = summary.iter_rows(min_row=HEADER_ROW, max_row=HEADER_ROW + 8, values_only=True)
+    figures = {row[0]: row[1] for row in rows}
     totals = incident_totals(report_of(ws)).values()
     assert D(str(figures["Gross"])) == sum(D(str(g)) for g, _, _ in totals)
     assert figures["Net"] == pytest.approx(figures["Gross"] - figures["Insurance recovery"])

@@ -34,7 +34,8 @@ def same(a: object, b: object) -> bool:
        st.lists(st.integers(-2**62, 2**62), max_size=12), st.lists(times, max_size=12))
 def test_every_cell_comes_back_of_its_own_type_and_text(columns, whole, times):
     amounts, words, mixed, floats = columns
-    frames = {"lines": pd.DataFrame({"amount": pd.Series(amounts, dtype=object), "rate": pd.Series(floats, dtype=object),
+    frames = {"lines": pd.DataFrame({"amount": pd.Series(amounts, dtype=object),
+                                     "rate": pd.Series(floats, dtype=object),
                                      "note": pd.Series(words, dtype=object),
                                      "mixed": pd.Series(mixed, dtype=object)}),
               "counts": pd.DataFrame({"n": np.array(whole, dtype=np.int64)}),

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
 from helpers import HEADER_ROW, assert_formulas_match_cached_values
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_inputs"
@@ -69,7 +68,9 @@ def test_a_second_run_over_the_same_ledger_gives_the_same_numbers(demo, tmp_path
     ws, first = demo
     again = cli("run", "-w", ws, "--period", "2026-10", "--no-email")
     assert again.returncode == 0
-    summary = lambda out: [line for line in out.splitlines() if line.startswith("Period ")]
+    def summary(out: str) -> list[str]:
+        return [line for line in out.splitlines() if line.startswith("Period ")]
+
     assert summary(again.stdout) == summary(first.stdout)
 
 

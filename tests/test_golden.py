@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-
 GOLDEN = Path(__file__).resolve().parent / "golden"
 EPOCH = "1793491200"  # 2026-11-01 00:00 UTC: the report's creation time and "Generated at"
 

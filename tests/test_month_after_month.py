@@ -9,17 +9,17 @@ import random
 import shutil
 import sqlite3
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from email import message_from_bytes, policy
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
-
 from builders import SMALL_RATES, incident, write_small_workspace, write_workbook
-from compensation_report.cli import cli
+from click.testing import CliRunner
 from helpers import HEADER_ROW
-from test_mail import Inbox, free_port, serving
+from test_mail import free_port, serving
+
+from compensation_report.cli import cli
 
 MONTHS = [f"2026-{m:02d}" for m in range(1, 13)]
 
@@ -226,7 +226,7 @@ def year_workspace(root):
 def test_twelve_months_one_run_a_month_give_the_reports_of_one_run_over_all_of_them(tmp_path, monkeypatch):
     drops = year_of_drops()
     monthly, at_once = year_workspace(tmp_path / "monthly"), year_workspace(tmp_path / "at_once")
-    for k, (run_period, name, sheets) in enumerate(drops):
+    for k, (_, name, sheets) in enumerate(drops):
         drop(at_once, name, sheets, age=10_000 - k)  # the same order of arrival
     for period in MONTHS:
         for k, (run_period, name, sheets) in enumerate(drops):
@@ -251,7 +251,7 @@ def test_twelve_months_one_run_a_month_give_the_reports_of_one_run_over_all_of_t
 
 def test_a_changed_standard_prices_every_period_again_and_the_next_run_nothing(tmp_path):
     ws = year_workspace(tmp_path / "ws")
-    for k, (run_period, name, sheets) in enumerate(year_of_drops()[:8]):
+    for k, (_, name, sheets) in enumerate(year_of_drops()[:8]):
         drop(ws, name, sheets, age=10_000 - k)
     assert invoke("run", "-w", ws, "--period", "2026-04", "--no-email", "--verify").exit_code == 0
     rates = {**YEAR_RATES, "FX": [{**YEAR_RATES["FX"][0], "rate": 7.2}]}
@@ -265,8 +265,9 @@ def test_a_changed_standard_prices_every_period_again_and_the_next_run_nothing(t
 # -- revisions by email -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("locale, prefix, revised", [("en", "Revised: Compensation report 2026-10", "Incidents revised: A"),
-                                                      ("zh-CN", "更正：2026-10 赔偿报告", "修订事故：A")])
+@pytest.mark.parametrize("locale, prefix, revised", [
+    ("en", "Revised: Compensation report 2026-10", "Incidents revised: A"),
+    ("zh-CN", "更正：2026-10 赔偿报告", "修订事故：A")])
 def test_a_period_changed_after_delivery_is_sent_once_more_as_a_revision(tmp_path, locale, prefix, revised):
     ws = write_small_workspace(tmp_path / "ws")
     assert invoke("run", "-w", ws, "--period", "2026-10", "--locale", locale).exit_code == 0

@@ -6,8 +6,8 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
-
 from builders import incident, make_standard, make_submission, rate
+
 from compensation_report.pricing import price, round_money
 
 FX = [{"currency": "USD", "valid_from": date(2026, 1, 1), "rate": 7.1},
@@ -277,11 +277,11 @@ def test_downtime_of_a_zero_length_incident_is_covered_only_without_waiting_peri
     policies = [{**POLICY, "policy_id": "W", "waiting_period_hours": 0, "per_incident_limit": "",
                  "aggregate_limit": "", "deductible": 0, "coinsurance_percent": 0}]
     rates = [rate("DOWNTIME", "staff", "per_unit", 100, "person_hour")]
-    result = priced(rates, [incident("A", "2026-10-03 08:00", 0)], [loss(category="DOWNTIME", item="staff", quantity=3)],
-                    insurance=policies)
+    staff = [loss(category="DOWNTIME", item="staff", quantity=3)]
+    result = priced(rates, [incident("A", "2026-10-03 08:00", 0)], staff, insurance=policies)
     # 3 × 100 = 300, duration 0 and waiting 0 → share 1 → recovery 300
     assert total(result, "A", "recovery") == D("300.00")
-    result = priced(rates, [incident("A", "2026-10-03 08:00", 0)], [loss(category="DOWNTIME", item="staff", quantity=3)],
+    result = priced(rates, [incident("A", "2026-10-03 08:00", 0)], staff,
                     insurance=[{**policies[0], "waiting_period_hours": 2}])
     assert total(result, "A", "recovery") == D(0)
 
@@ -289,8 +289,8 @@ def test_downtime_of_a_zero_length_incident_is_covered_only_without_waiting_peri
 def test_policy_amounts_convert_at_the_incident_fx():
     policy = {"policy_id": "USD", "covered": "LOSS", "deductible": 100, "coinsurance_percent": 0,
               "per_incident_limit": 1000, "currency": "USD"}
-    result = priced([REVENUE], [incident("A", "2026-10-03 08:00")], [loss(category="LOSS", item="revenue", amount=10000)],
-                    insurance=[policy])
+    revenue = [loss(category="LOSS", item="revenue", amount=10000)]
+    result = priced([REVENUE], [incident("A", "2026-10-03 08:00")], revenue, insurance=[policy])
     # deductible 100 USD × 7.2 = 720; 10,000 − 720 = 9,280; limit 1,000 USD × 7.2 = 7,200 → 7,200.00
     assert total(result, "A", "recovery") == D("7200.00")
 

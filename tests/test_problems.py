@@ -9,14 +9,14 @@ import subprocess
 from datetime import date, datetime
 
 import pytest
-from click.testing import CliRunner
-
 from builders import SMALL_RATES, incident, make_standard, rate, sheet, write_small_workspace, write_workbook
+from click.testing import CliRunner
+from libreoffice import soffice
+
 from compensation_report.cli import cli
 from compensation_report.model import PROBLEM_CODES, Problem, RawSheet, RawWorkbook
 from compensation_report.pricing import price
 from compensation_report.validate import LISTED, MAX_TEXT, read_submission
-from libreoffice import soffice
 
 HEADER = ["incident_id", "title", "business_unit", "system", "severity", "started_at", "resolved_at"]
 GOOD = ["A-1", "Gateway down", "Payments", "gw", "P1", "2026-10-03 14:05", "2026-10-03 15:05"]

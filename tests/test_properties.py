@@ -6,10 +6,10 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
 
+from builders import make_standard, make_submission, rate
 from hypothesis import given
 from hypothesis import strategies as st
 
-from builders import make_standard, make_submission, rate
 from compensation_report.codec import encode_revisions
 from compensation_report.ledger import Ledger
 from compensation_report.pricing import CENT, exact, price, round_money
@@ -94,7 +94,8 @@ def test_totals_are_sums_of_lines_and_net_is_gross_minus_recovery(scenario):
 @given(scenarios())
 def test_no_capped_item_is_over_its_cap(scenario):
     standard, result = price_scenario(scenario)
-    caps = {(r["category"], r["item"]): r["max_amount"] for _, r in standard.rates.iterrows() if r["max_amount"] is not None}
+    caps = {(r["category"], r["item"]): r["max_amount"] for _, r in standard.rates.iterrows()
+            if r["max_amount"] is not None}
     lines = result.lines
     for (category, item), cap in caps.items():
         mine = (lines["category"] == category) & ((lines["item"] == item) | (lines["capped_item"] == item))

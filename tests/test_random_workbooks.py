@@ -15,15 +15,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import xlsxwriter
+from builders import SMALL_RATES, sheet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from builders import SMALL_RATES, sheet
 from xlsxwriter.utility import xl_rowcol_to_cell as cell_name
+
 from compensation_report.checking import check_workbook, check_workbooks
+from compensation_report.model import RawWorkbook
 from compensation_report.schema import INCIDENT_WORKBOOK
 from compensation_report.standard import read_standard
-from compensation_report.model import RawWorkbook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from workload import write_value  # noqa: E402

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
-
 from libreoffice import formula_mismatches, recalculated
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal as D
 
+from builders import make_standard, make_submission, rate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from builders import make_standard, make_submission, rate
 from compensation_report import results
 from compensation_report.codec import encode_revisions
 from compensation_report.ledger import Ledger

@@ -8,8 +8,8 @@ from decimal import Decimal as D
 import pytest
 import xlsxwriter
 
-from compensation_report.validate import read_submission
 from compensation_report.model import RawSheet, RawWorkbook
+from compensation_report.validate import read_submission
 from compensation_report.workbooks import UnreadableWorkbook, read_workbook
 
 HEADER = ["incident_id", "title", "business_unit", "system", "severity", "started_at", "resolved_at"]
@@ -78,10 +78,12 @@ def test_every_problem_is_reported_at_once_with_its_cell():
         'oct.xlsx › Incidents › H2: records_affected "-5" is negative',
         'oct.xlsx › Incidents › I2: currency "RMB¥" is not a currency code (three letters, ISO 4217, e.g. CNY)',
         'oct.xlsx › Incidents › E3: severity "P9" is not a severity (P1, P2, P3 or P4)',
-        'oct.xlsx › Incidents › F3: started_at "yesterday" is not a date-time (use a real Excel date or text like 2026-10-03 14:05)',
+        'oct.xlsx › Incidents › F3: started_at "yesterday" is not a date-time (use a real Excel date or text like '
+        '2026-10-03 14:05)',
         'oct.xlsx › Incidents › H4: records_affected "1.5" is not a whole number',
         'oct.xlsx › Losses › E2: amount "abc" is not a number',
-        'oct.xlsx › Losses › B3: category "MISC" is not a category (LOSS, DOWNTIME, CUSTOMER, FINE, REPAIR or 损失赔偿, 停工损失, 客户赔偿, 法律罚款, 修复费用)',
+        'oct.xlsx › Losses › B3: category "MISC" is not a category (LOSS, DOWNTIME, CUSTOMER, FINE, REPAIR or '
+        '损失赔偿, 停工损失, 客户赔偿, 法律罚款, 修复费用)',
         'oct.xlsx › Losses › D3: quantity "1,234.50" is not a number: write it with a point for decimals and no '
         'thousands separators (e.g. 1234.56)',
         'oct.xlsx › Incidents › A3: incident_id "A-1" appears more than once',
@@ -105,7 +107,8 @@ def test_missing_sheets_columns_and_duplicate_headers():
 
 
 def test_incidents_sheet_needs_a_row():
-    assert problems_of(book([HEADER])) == ["oct.xlsx › Incidents › A1: the Incidents sheet has no rows under its header"]
+    assert problems_of(book([HEADER])) == [
+        "oct.xlsx › Incidents › A1: the Incidents sheet has no rows under its header"]
 
 
 @pytest.mark.parametrize("raw, expected", [
