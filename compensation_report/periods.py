@@ -21,6 +21,7 @@ import pandas as pd
 
 from compensation_report.codec import Frames, digest, pack_frames, unpack_frames
 from compensation_report.pricing import ZERO, Priced, PricingIssue, exact_total, minus, price
+from compensation_report.standard import Standard
 
 Exact = Decimal | Fraction
 Usage = dict[int, Exact]  # policy (its position on the Insurance sheet) → an amount of its aggregate, policy currency
@@ -102,7 +103,7 @@ def figures_of(incidents: pd.DataFrame) -> dict:
             "revisions": {i: int(r) for i, r in sorted(zip(incidents["incident_id"], incidents["revision"]))}}
 
 
-def standard_fingerprint(standard, period: str) -> str:
+def standard_fingerprint(standard: Standard, period: str) -> str:
     """What of the standard can change a period's pricing, as a digest: the Rates, Fines and Insurance
     rows whose validity meets the period (with their places: lines cite rows, the first row wins a
     tie), every SLA step, the items the Rates sheet knows on any date (they decide a problem's words),
@@ -131,7 +132,7 @@ def standard_fingerprint(standard, period: str) -> str:
     return digest(json.loads(json.dumps(parts, default=str)))
 
 
-def limited_policies(standard) -> set[int]:
+def limited_policies(standard: Standard) -> set[int]:
     """Positions of the policies with an aggregate limit: only those link one period to the next."""
     return {pos for pos, limit in enumerate(standard.insurance["aggregate_limit"]) if isinstance(limit, Decimal)}
 
@@ -147,7 +148,7 @@ def opening_for(period: str, usage: Mapping[str, Usage], limited: set[int]) -> U
     return {pos: exact_total(amounts) for pos, amounts in parts.items()}
 
 
-def price_period(period: str, frames: Frames, standard, opening: Usage) -> PeriodResult:
+def price_period(period: str, frames: Frames, standard: Standard, opening: Usage) -> PeriodResult:
     """One period's incidents priced, its limited policies opened at `opening`."""
     priced = price(*frames, standard, opening)
     claimed = set(priced.aggregate_used)
@@ -156,7 +157,7 @@ def price_period(period: str, frames: Frames, standard, opening: Usage) -> Perio
     return PeriodResult(period, priced, depends_on, consumption)
 
 
-def price_in_order(periods: Iterable[str], frames_of: Callable[[str], Frames], standard,
+def price_in_order(periods: Iterable[str], frames_of: Callable[[str], Frames], standard: Standard,
                    usage: dict[str, Usage]) -> dict[str, PeriodResult]:
     """Each period priced alone, earliest first, each opening where the periods before it left the
     aggregates. `usage` holds what every priced period consumed; it is kept up to date here."""
@@ -185,7 +186,7 @@ def used_to_date(period: str, usage: Mapping[str, Usage]) -> Usage:
     return {pos: exact_total(amounts) for pos, amounts in parts.items()}
 
 
-def split_by_period(priced: Priced, standard) -> dict[str, PeriodResult]:
+def split_by_period(priced: Priced, standard: Standard) -> dict[str, PeriodResult]:
     """A pricing of several periods at once, cut into one result per period, as a period priced
     alone would have it (its consumption per policy from its own claims)."""
     limited = limited_policies(standard)

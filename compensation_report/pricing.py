@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from compensation_report.schema import CATEGORIES, DISPLAY_ITEMS
+from compensation_report.standard import Standard
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
@@ -192,7 +193,7 @@ class Priced:
 # Entry point
 
 
-def price(incidents: pd.DataFrame, losses: pd.DataFrame, customers: pd.DataFrame, standard,
+def price(incidents: pd.DataFrame, losses: pd.DataFrame, customers: pd.DataFrame, standard: Standard,
           opening: Usage | None = None) -> Priced:
     """Price the incidents given, rules 1–7 of SPEC 4. `opening`: what earlier incidents, not given
     here, used of each policy's aggregate limit (none: these are the first). Priced period by
@@ -211,7 +212,7 @@ def price(incidents: pd.DataFrame, losses: pd.DataFrame, customers: pd.DataFrame
 
 
 def pricing_issues(incidents: pd.DataFrame, losses: pd.DataFrame, customers: pd.DataFrame,
-                   standard) -> list[PricingIssue]:
+                   standard: Standard) -> list[PricingIssue]:
     """What `price` would find unpriceable, skipping the steps that cannot find anything (caps,
     totals, ordering): the check of new workbooks before they reach the ledger. Caps never add
     or remove an incident's claim on a policy, so the insurance look-ups see the same pairs."""
@@ -222,7 +223,7 @@ def pricing_issues(incidents: pd.DataFrame, losses: pd.DataFrame, customers: pd.
     return issues
 
 
-def _priced_rows(inc: pd.DataFrame, losses: pd.DataFrame, customers: pd.DataFrame, standard,
+def _priced_rows(inc: pd.DataFrame, losses: pd.DataFrame, customers: pd.DataFrame, standard: Standard,
                  issues: list[PricingIssue]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Rules 1, 3 and 4 row by row: loss lines, SLA lines (with the customer rows), fine lines."""
     loss_lines = price_losses(losses, inc, standard, issues)
@@ -252,7 +253,7 @@ def valid_on(frame: pd.DataFrame, date_col: str = "start_date", prefix: str = ""
     return (start.isna() | (start <= frame[date_col])) & (end.isna() | (frame[date_col] <= end))
 
 
-def fx_rates(currencies: pd.Series, dates: pd.Series, standard) -> pd.Series:
+def fx_rates(currencies: pd.Series, dates: pd.Series, standard: Standard) -> pd.Series:
     """Reporting-currency units per unit of `currency` on each date; None where the FX sheet has none."""
     keys = pd.DataFrame({"currency": currencies.to_numpy(dtype=object),
                          "date": dates.to_numpy(dtype="datetime64[ns]"), "pos": np.arange(len(currencies))}
@@ -266,7 +267,8 @@ def fx_rates(currencies: pd.Series, dates: pd.Series, standard) -> pd.Series:
     return pd.Series(rate, index=currencies.index, dtype=object)
 
 
-def _convert(frame: pd.DataFrame, standard, issues: list[PricingIssue], sheet: str, column: str) -> pd.DataFrame:
+def _convert(frame: pd.DataFrame, standard: Standard, issues: list[PricingIssue], sheet: str,
+             column: str) -> pd.DataFrame:
     """Fill fx_rate and the rounded amount; rows with no FX row become issues and are dropped."""
     frame = frame.assign(fx_rate=fx_rates(frame["currency"], frame["start_date"], standard))
     missing = frame["fx_rate"].isna()
@@ -289,7 +291,8 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 # Rule 1: loss lines
 
 
-def price_losses(losses: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[PricingIssue]) -> pd.DataFrame:
+def price_losses(losses: pd.DataFrame, inc: pd.DataFrame, standard: Standard,
+                 issues: list[PricingIssue]) -> pd.DataFrame:
     lines = _without_display_items(losses, standard, issues).reset_index(drop=True)
     lines = lines.assign(loss_pos=np.arange(len(lines)))
     lines = lines.merge(inc[["incident_id", "severity", "start_date", "duration_hours", "currency"]]
@@ -303,7 +306,7 @@ def price_losses(losses: pd.DataFrame, inc: pd.DataFrame, standard, issues: list
     return _convert(lines, standard, issues, "Losses", "item")
 
 
-def _without_display_items(losses: pd.DataFrame, standard, issues: list[PricingIssue]) -> pd.DataFrame:
+def _without_display_items(losses: pd.DataFrame, standard: Standard, issues: list[PricingIssue]) -> pd.DataFrame:
     """SLA credits, service extensions and regulatory fines are priced from the Customers and
     Incidents sheets (rules 3 and 4); listed on Losses as well, they would count twice. A standard
     may name them in its `ordinary_items` setting to price them as plain Losses items instead."""
@@ -335,7 +338,7 @@ def choose_rate_rows(lines: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
     return best[["loss_pos", "r_basis", "r_unit", "r_rate", "r_currency", "r_max_amount", "r_sheet_row"]]
 
 
-def _report_unpriced(lines: pd.DataFrame, chosen: pd.DataFrame, standard, issues: list[PricingIssue]) -> None:
+def _report_unpriced(lines: pd.DataFrame, chosen: pd.DataFrame, standard: Standard, issues: list[PricingIssue]) -> None:
     known = _known_items(standard)
     for _, row in lines[~lines["loss_pos"].isin(chosen["loss_pos"])].iterrows():
         if (row.category, row["item"]) not in known:
@@ -346,7 +349,7 @@ def _report_unpriced(lines: pd.DataFrame, chosen: pd.DataFrame, standard, issues
                                        f"for severity {row.severity} on the Rates sheet"))
 
 
-def unknown_names(standard, losses: pd.DataFrame, customers: pd.DataFrame) -> list[PricingIssue]:
+def unknown_names(standard: Standard, losses: pd.DataFrame, customers: pd.DataFrame) -> list[PricingIssue]:
     """Items and SLA tiers the standard does not have, on any date, for rows left out of pricing by
     other problems, so a submitter hears of every problem at once. Where the category itself is
     bad, the item is looked for under every category."""
@@ -363,7 +366,7 @@ def unknown_names(standard, losses: pd.DataFrame, customers: pd.DataFrame) -> li
                      if str(row.sla_tier).casefold() not in tiers]
 
 
-def _known_items(standard) -> set[tuple[str, str]]:
+def _known_items(standard: Standard) -> set[tuple[str, str]]:
     return set(zip(standard.rates["category"], standard.rates["item"]))
 
 
@@ -429,7 +432,7 @@ def item_cap_adjustments(loss_lines: pd.DataFrame, reporting_currency: str) -> p
 # Rule 3: SLA credits and service extensions
 
 
-def price_sla(customers: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[PricingIssue]):
+def price_sla(customers: pd.DataFrame, inc: pd.DataFrame, standard: Standard, issues: list[PricingIssue]):
     """Per Customers row: the tier's step with the greatest min_outage_minutes ≤ outage."""
     rows = customers.reset_index(drop=True).assign(cust_pos=lambda f: np.arange(len(f)))
     rows = rows.merge(inc[["incident_id", "start_date", "started_at", "period", "duration_minutes", "currency"]]
@@ -545,7 +548,7 @@ def _customer_detail(rows: pd.DataFrame, caps: pd.DataFrame) -> pd.DataFrame:
 # Rule 4: fines
 
 
-def price_fines(inc: pd.DataFrame, standard, issues: list[PricingIssue]) -> pd.DataFrame:
+def price_fines(inc: pd.DataFrame, standard: Standard, issues: list[PricingIssue]) -> pd.DataFrame:
     """First Fines row of the jurisdiction valid on the start date: min(fixed + per_record × records, max)."""
     fines = standard.fines.assign(fine_pos=np.arange(len(standard.fines)))
     cand = inc[inc["jurisdiction"].notna()].merge(fines, on="jurisdiction", suffixes=("", "_fine"))
@@ -571,7 +574,7 @@ def price_fines(inc: pd.DataFrame, standard, issues: list[PricingIssue]) -> pd.D
 # Rule 6: insurance recovery
 
 
-def price_insurance(lines: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[PricingIssue],
+def price_insurance(lines: pd.DataFrame, inc: pd.DataFrame, standard: Standard, issues: list[PricingIssue],
                     opening: Usage | None = None):
     """Recovery lines per incident and policy, and the per-policy detail for the Insurance sheet."""
     covered = assign_policies(lines, inc, standard.insurance)
@@ -613,7 +616,7 @@ def assign_policies(lines: pd.DataFrame, inc: pd.DataFrame, policies: pd.DataFra
     return priced.merge(best[["line_pos", "policy_pos"]], on="line_pos")
 
 
-def _claims(covered: pd.DataFrame, inc: pd.DataFrame, standard, issues: list[PricingIssue]) -> pd.DataFrame:
+def _claims(covered: pd.DataFrame, inc: pd.DataFrame, standard: Standard, issues: list[PricingIssue]) -> pd.DataFrame:
     """Per incident and policy: eligible → deductible → coinsurance → per-incident limit."""
     policies = standard.insurance.assign(policy_pos=np.arange(len(standard.insurance)))
     # The DOWNTIME share is one per incident and policy: applied to the sum of its DOWNTIME lines, not to each.

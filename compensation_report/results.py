@@ -30,9 +30,10 @@ from compensation_report.periods import (
     used_to_date,
 )
 from compensation_report.pricing import ZERO, price
+from compensation_report.standard import Standard
 
 
-def refresh(ledger: Ledger, standard, rates_sha: str, run_id: int | None,
+def refresh(ledger: Ledger, standard: Standard, rates_sha: str, run_id: int | None,
             ready: dict[str, PeriodResult] | None = None,
             keep: str | None = None) -> tuple[list[str], PeriodResult | None]:
     """Price and store every period that needs it, earliest first: the periods marked stale, those
@@ -101,7 +102,7 @@ def summary_of(result: PeriodResult) -> dict:
             "consumption": result.consumption}
 
 
-def load(ledger: Ledger, period: str, standard) -> PeriodResult:
+def load(ledger: Ledger, period: str, standard: Standard) -> PeriodResult:
     """A period's stored result; a period the ledger has no incidents for, priced empty."""
     blob = ledger.result_tables(period)
     if blob is None:
@@ -110,7 +111,7 @@ def load(ledger: Ledger, period: str, standard) -> PeriodResult:
     return PeriodResult.from_tables(period, blob, summary["opening"], summary["consumption"])
 
 
-def load_empty(period: str, standard) -> PeriodResult:
+def load_empty(period: str, standard: Standard) -> PeriodResult:
     return price_period(period, decode_revisions([]), standard, {})
 
 
@@ -119,7 +120,8 @@ def usage_to(period: str, summaries: Mapping[str, dict]) -> Usage:
     return used_to_date(period, {p: s["consumption"] for p, s in summaries.items()})
 
 
-def as_of(ledger: Ledger, standard, period: str, received_before: datetime) -> tuple[PeriodResult, dict] | None:
+def as_of(ledger: Ledger, standard: Standard, period: str,
+          received_before: datetime) -> tuple[PeriodResult, dict] | None:
     """The period's result and every period's figures as the ledger stood at `received_before`, from the
     results stored by the last run begun before then, with `standard` (the one that run priced with);
     the period is priced again, alone, only when its result of then was superseded since. None when
@@ -149,7 +151,7 @@ def as_of(ledger: Ledger, standard, period: str, received_before: datetime) -> t
 # -- the check: stored results against a full re-price ----------------------------------------
 
 
-def verify(ledger: Ledger, standard) -> list[str]:
+def verify(ledger: Ledger, standard: Standard) -> list[str]:
     """Every difference between the stored results and one pricing of the whole ledger at once (none
     when all is well): tables cell by cell, totals, what each period used of each aggregate."""
     expected = split_by_period(price(*ledger.current_incidents(), standard), standard)
