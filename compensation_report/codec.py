@@ -81,7 +81,7 @@ def _encoded(values: list) -> list:
 
 def _encode(value: object) -> object:
     kind = type(value)
-    if isinstance(value, Decimal) and value.is_finite():  # most cells after text: spare them pd.isna, the slowest
+    if isinstance(value, Decimal) and value.is_finite():  # most cells after text: spare them pd.isna
         return str(value)
     if kind is int:
         return value
