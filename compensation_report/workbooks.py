@@ -17,6 +17,8 @@ from compensation_report.schema import EXCEL_SUFFIXES, normalize_name
 
 MAX_UNPACKED = 1 << 30  # bytes: a full 1,048,576-row loss sheet unpacks to well under this
 RESAVE = "open it in Excel, save it as .xlsx and drop it again"
+# openpyxl reads and holds every part of a workbook: past this size the copy costs more than the run
+ANNOTATE_MAX_BYTES = 5 << 20
 
 
 class UnreadableWorkbook(Exception):
@@ -130,8 +132,11 @@ def _check_declared_sizes(archive: zipfile.ZipFile) -> None:
 
 def write_annotated_copy(source: Path, problems: list[Problem], target: Path) -> Path | None:
     """A copy of a rejected workbook with every bad cell filled red and commented with its problems,
-    so the submitter can fix it in place. None when openpyxl cannot open it (the errors file says
-    why); in a child process, as openpyxl reads every part, including the ones we never read."""
+    so the submitter can fix it in place. None when openpyxl cannot open it, or when the workbook is
+    larger than ANNOTATE_MAX_BYTES (the errors file names every cell anyway); in a child process, as
+    openpyxl reads every part, including the ones we never read."""
+    if source.stat().st_size > ANNOTATE_MAX_BYTES:
+        return None
     try:
         return run_isolated(annotate, source, problems, target)
     except (ChildFailed, ChildRaised):

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from datetime import date, datetime
 
+import hostile
 import pytest
 from builders import SMALL_RATES, incident, make_standard, rate, sheet, write_small_workspace, write_workbook
 from click.testing import CliRunner
@@ -17,6 +18,7 @@ from compensation_report.cli import cli
 from compensation_report.model import PROBLEM_CODES, Problem, RawSheet, RawWorkbook
 from compensation_report.pricing import price
 from compensation_report.validate import LISTED, MAX_TEXT, read_submission
+from compensation_report.workbooks import ANNOTATE_MAX_BYTES
 
 HEADER = ["incident_id", "title", "business_unit", "system", "severity", "started_at", "resolved_at"]
 GOOD = ["A-1", "Gateway down", "Payments", "gw", "P1", "2026-10-03 14:05", "2026-10-03 15:05"]
@@ -146,3 +148,20 @@ def test_the_first_date_priced_is_1900():
     rows = [HEADER, ["A-1", "t", "Payments", "gw", "P1", date(1899, 12, 31), "2026-10-03 15:05"]]
     (problem,) = read_submission(book(rows))[1]
     assert (problem.cell, problem.code) == ("F2", "out_of_range")
+
+
+def test_a_workbook_too_large_to_annotate_gets_its_errors_file_and_no_copy(tmp_path):
+    ws = write_small_workspace(tmp_path / "ws")
+    small = write_workbook(tmp_path / "small.xlsx", {
+        "Incidents": [incident("T1", "2026-10-03 14:05", 1)],
+        "Losses": [{"incident_id": "T1", "category": "REPAIR", "item": "review", "quantity": "lots"}]})
+    hostile.padded_to(small, ws / "inbox" / "big.xlsx", megabytes=ANNOTATE_MAX_BYTES // 2**20 + 1)
+    write_workbook(ws / "inbox" / "small.xlsx", {
+        "Incidents": [incident("T2", "2026-10-04 14:05", 1)],
+        "Losses": [{"incident_id": "T2", "category": "REPAIR", "item": "review", "quantity": "lots"}]})
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 1
+    rejected = sorted(p.name for p in (ws / "rejected").iterdir())
+    assert rejected == ["big.xlsx", "big.xlsx.errors.txt", "small.annotated.xlsx", "small.xlsx",
+                        "small.xlsx.errors.txt"]
+    assert (ws / "rejected" / "big.xlsx.errors.txt").read_text(encoding="utf-8").startswith(
+        'big.xlsx › Losses › D2: quantity "lots" is not a number')
