@@ -8,17 +8,18 @@ The result per file is (Submission, []) when it is good, or (Submission or None,
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
-from collections.abc import Mapping
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from compensation_report.codec import Frames, decode_revisions, encode_revisions
-from compensation_report.model import Problem
 from compensation_report.isolation import ChildFailed, ChildRaised, cores, map_isolated
+from compensation_report.model import Problem
 from compensation_report.periods import PeriodResult, Usage, price_in_order
 from compensation_report.pricing import pricing_issues, unknown_names
 from compensation_report.schema import INCIDENT_WORKBOOK, sheet_names
@@ -83,7 +84,7 @@ def check_and_price(paths: list[Path], standard: Standard, stored: StoredInciden
         periods = set(_periods(new[0])) | {left[i] for i in holder if i in left}
         if ledger_rows is None:  # the first round touches the most periods: read them once
             ledger_rows = stored.incidents_of_periods(sorted(periods))
-        priced = price_in_order(periods, lambda p: _period_frames(ledger_rows, new, p, set(holder)), standard,
+        priced = price_in_order(periods, partial(_period_frames, ledger_rows, new, replaced=set(holder)), standard,
                                 dict(usage))
         rejected = set()
         for issue in (i for result in priced.values() for i in result.priced.issues):

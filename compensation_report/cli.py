@@ -7,9 +7,9 @@ import logging
 import os
 import sys
 import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import click
 
@@ -46,7 +46,8 @@ class Command(click.Group):
 @click.group(cls=Command)
 @click.version_option(__version__, prog_name="compensation-report")
 @click.option("--verbose", is_flag=True,
-              help="Print every problem and note under its file, the log file's path, and tracebacks of unexpected errors.")
+              help="Print every problem and note under its file, the log file's path, and tracebacks of "
+                   "unexpected errors.")
 def cli(verbose: bool) -> None:
     """Price software-incident compensation against a standard and write the monthly Excel report."""
 

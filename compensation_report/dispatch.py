@@ -10,7 +10,7 @@ the latest one before it goes.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -39,7 +39,7 @@ def queue(config: Config, ledger: Ledger, report: dict, to: tuple[str, ...], pre
         return None
     before = ledger.report(baseline["report_id"])["figures"] if baseline is not None else None
     context = {**report["email"], "revision": changes(before, report["figures"]) if before is not None else None}
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     message = mail.render_report_email(config.email, context, config.root / report["path"], now, recipients,
                                        report["locale"])
     name = Path(report["path"]).with_suffix(".eml").name
@@ -92,7 +92,8 @@ def changes(before: dict, after: dict) -> dict:
         "revised": revised[:LISTED], "revised_more": max(0, len(revised) - LISTED),
         "removed": removed[:LISTED], "removed_more": max(0, len(removed) - LISTED),
         "incidents": [before["incidents"], after["incidents"]],
-        **{key: [f"{Decimal(before[key]):,.2f}", f"{Decimal(after[key]):,.2f}"] for key in ("gross", "recovery", "net")},
+        **{key: [f"{Decimal(before[key]):,.2f}", f"{Decimal(after[key]):,.2f}"]
+           for key in ("gross", "recovery", "net")},
     }
 
 

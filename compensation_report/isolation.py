@@ -13,9 +13,10 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any, Callable
+from typing import Any
 
 MEMORY_BUDGET = 2 << 30  # bytes a child may add to what it holds at start; ample for Excel's 1,048,576 rows
 TIME_LIMIT = 600.0  # seconds for one file

@@ -13,23 +13,23 @@ import json
 import os
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
+from decimal import Decimal
 from email import policy as email_policy
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
-from datetime import datetime, timedelta
-from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
 
 from compensation_report import __version__
 from compensation_report.codec import Frames, decode_revisions, digest
-from compensation_report.model import Revision
 from compensation_report.errors import ConfigError
+from compensation_report.model import Revision
 
-SCHEMA_VERSION = 2
-RELEASES = {1: "0.1.0", 2: "0.2.0"}  # the release that first wrote each schema version
+SCHEMA_VERSION = 3
+RELEASES = {1: "0.1.0", 2: "0.2.0", 3: "0.3.0"}  # the release that first wrote each schema version
 
 # Version 1, as release 0.1.0 wrote it (no user_version). A new ledger is made by this, then upgraded.
 SCHEMA_1 = """
@@ -254,10 +254,12 @@ class Ledger:
 
     def delivered(self, message_id: str, recipients: list[str], at: datetime) -> None:
         self.db.executemany("UPDATE deliveries SET status='sent', sent_at=?, attempts=attempts+1, last_error=NULL"
-                            " WHERE message_id=? AND recipient=?", [(at.isoformat(), message_id, r) for r in recipients])
+                            " WHERE message_id=? AND recipient=?",
+                            [(at.isoformat(), message_id, r) for r in recipients])
 
     def not_delivered(self, message_id: str, recipients: list[str], error: str) -> None:
-        self.db.executemany("UPDATE deliveries SET attempts=attempts+1, last_error=? WHERE message_id=? AND recipient=?",
+        self.db.executemany("UPDATE deliveries SET attempts=attempts+1, last_error=?"
+                            " WHERE message_id=? AND recipient=?",
                             [(error, message_id, r) for r in recipients])
 
     def message_sent(self, message_id: str) -> None:
@@ -271,7 +273,8 @@ class Ledger:
         cur = self.db.execute(
             "INSERT INTO reports (run_id, period, business_unit, path, locale, written_at, figures, digest, email)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, period, business_unit, path, locale, written_at.isoformat(), json.dumps(figures, ensure_ascii=False),
+            (run_id, period, business_unit, path, locale, written_at.isoformat(),
+             json.dumps(figures, ensure_ascii=False),
              digest, json.dumps(email, ensure_ascii=False)))
         return int(cur.lastrowid)
 
@@ -293,7 +296,8 @@ class Ledger:
         cur = self.db.execute(
             "INSERT INTO messages (report_id, file_name, message_id, revises, preview, status, recipients, written_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (report_id, file_name, message_id, revises, int(preview), status, json.dumps(recipients), written_at.isoformat()))
+            (report_id, file_name, message_id, revises, int(preview), status, json.dumps(recipients),
+             written_at.isoformat()))
         return int(cur.lastrowid)
 
     def supersede_message(self, message_row_id: int) -> None:
@@ -328,7 +332,8 @@ class Ledger:
     def held_message(self, period: str, business_unit: str) -> dict | None:
         """The newest message of a report scope when every message of it was superseded before it reached
         anyone (`send` held it back): its period still owes its recipients a report."""
-        rows = self._messages("WHERE r.period=? AND r.business_unit=? ORDER BY m.id DESC LIMIT 1", (period, business_unit))
+        rows = self._messages("WHERE r.period=? AND r.business_unit=? ORDER BY m.id DESC LIMIT 1",
+                              (period, business_unit))
         if rows and rows[0]["status"] == "superseded" and self.last_delivered(period, business_unit) is None:
             return rows[0]
         return None
@@ -343,10 +348,20 @@ class Ledger:
 
     # -- submissions ----------------------------------------------------------------------
 
-    def recorded_with_sha(self, sha256: str) -> list[tuple[int, str, str]]:
-        """(id, status, stored_as) of every submission of these bytes, oldest first."""
-        return self.db.execute("SELECT id, status, stored_as FROM submissions WHERE sha256=? ORDER BY id",
-                               (sha256,)).fetchall()
+    def unmoved_with_sha(self, sha256: str) -> list[tuple[int, str, str]]:
+        """(id, status, stored_as) of every submission of these bytes whose file a run recorded and did
+        not finish moving to stored_as, oldest first."""
+        return self.db.execute("SELECT id, status, stored_as FROM submissions WHERE sha256=? AND moved_at IS NULL"
+                               " AND stored_as IS NOT NULL ORDER BY id", (sha256,)).fetchall()
+
+    def unmoved(self) -> list[tuple[int, str]]:
+        """(id, stored_as) of every submission whose move is not recorded as done."""
+        return self.db.execute("SELECT id, stored_as FROM submissions WHERE moved_at IS NULL"
+                               " AND stored_as IS NOT NULL ORDER BY id").fetchall()
+
+    def mark_moved(self, submission_id: int, at: datetime) -> None:
+        """The submission's file is in its recorded place: the move is done, whatever happens to it later."""
+        self.db.execute("UPDATE submissions SET moved_at=? WHERE id=?", (at.isoformat(), submission_id))
 
     def accepted_sha(self, sha256: str) -> bool:
         return self.db.execute("SELECT 1 FROM submissions WHERE sha256=? AND status='accepted' LIMIT 1",
@@ -369,7 +384,8 @@ class Ledger:
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
-        rows = self.db.execute(f"SELECT id, file_name, sha256, status, received_at FROM submissions WHERE id IN ({marks})"
+        rows = self.db.execute("SELECT id, file_name, sha256, status, received_at FROM submissions"
+                               f" WHERE id IN ({marks})"
                                " ORDER BY id", ids).fetchall()
         return [dict(zip(("id", "file_name", "sha256", "status", "received_at"), r)) for r in rows]
 
@@ -465,7 +481,8 @@ class Ledger:
         rows = self.db.execute(
             "SELECT r.submission_id, r.revision, r.incident, r.losses, r.customers FROM incident_revisions r"
             " JOIN (SELECT r2.incident_id, MAX(r2.id) AS id FROM incident_revisions r2"
-            "       JOIN submissions s ON s.id = r2.submission_id WHERE s.received_at < ? GROUP BY r2.incident_id) latest"
+            "       JOIN submissions s ON s.id = r2.submission_id WHERE s.received_at < ?"
+            "       GROUP BY r2.incident_id) latest"
             " ON latest.id = r.id ORDER BY r.id", (cutoff,)).fetchall()
         return decode_revisions(rows)
 
@@ -482,12 +499,14 @@ class Ledger:
         """A period's new result; the one it replaces keeps its figures but not its tables. The period
         is no longer stale."""
         with self.transaction():
-            self.db.execute("UPDATE period_results SET tables = NULL WHERE period = ? AND tables IS NOT NULL", (period,))
+            self.db.execute("UPDATE period_results SET tables = NULL WHERE period = ? AND tables IS NOT NULL",
+                            (period,))
             self.db.execute(
                 "INSERT INTO period_results (period, run_id, priced_at, agrees_with, standard, incidents, gross,"
                 " recovery, net, digest, units, opening, consumption, tables)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (period, run_id, priced_at.isoformat(), agrees_with, standard, summary["incidents"], str(summary["gross"]),
+                (period, run_id, priced_at.isoformat(), agrees_with, standard, summary["incidents"],
+                 str(summary["gross"]),
                  str(summary["recovery"]), str(summary["net"]), summary["digest"],
                  json.dumps(summary["units"], ensure_ascii=False),
                  _usage_json(summary["opening"]), _usage_json(summary["consumption"]), tables))
@@ -523,7 +542,8 @@ class Ledger:
                                " WHERE s.received_at < ? LIMIT 1", (cutoff.isoformat(),)).fetchone() is not None
 
 
-_SUMMARY = ("period", "id", "agrees_with", "standard", "incidents", "gross", "recovery", "net", "digest", "units", "opening",
+_SUMMARY = ("period", "id", "agrees_with", "standard", "incidents", "gross", "recovery", "net", "digest", "units",
+            "opening",
             "consumption", "priced_at")
 
 
@@ -615,7 +635,8 @@ def _to_version_2(db: sqlite3.Connection, root: Path) -> None:
             recipients = [address for _, address in getaddresses([str(headers.get("To", ""))]) if address]
             _migrated_message(db, path.name, str(headers.get("Message-ID", "")), "written", recipients,
                               _local(headers.get("Date")))
-    for period, run_id in db.execute("SELECT period, MAX(id) FROM runs WHERE status='done' GROUP BY period").fetchall():
+    last_runs = db.execute("SELECT period, MAX(id) FROM runs WHERE status='done' GROUP BY period").fetchall()
+    for _period, run_id in last_runs:
         if not db.execute("SELECT 1 FROM reports WHERE run_id = ?", (run_id,)).fetchone():
             _migrated_report(db, run_id)
 
@@ -671,7 +692,8 @@ def _migrated_report(db: sqlite3.Connection, run_id: int) -> int:
     if known:
         return known[0]
     period, finished_at, report, count, gross, recovery, net = db.execute(
-        "SELECT period, finished_at, report, incidents, gross, recovery, net FROM runs WHERE id = ?", (run_id,)).fetchone()
+        "SELECT period, finished_at, report, incidents, gross, recovery, net FROM runs WHERE id = ?",
+        (run_id,)).fetchone()
     revisions = dict(db.execute(
         "SELECT r.incident_id, r.revision FROM incident_revisions r WHERE r.id IN (SELECT MAX(r2.id) FROM"
         " incident_revisions r2 JOIN submissions s2 ON s2.id = r2.submission_id WHERE s2.received_at < ?"
@@ -691,4 +713,34 @@ def _execute_script(db: sqlite3.Connection, script: str) -> None:
             db.execute(statement)
 
 
-MIGRATIONS = {2: _to_version_2}  # version n-1 → n, each in the upgrade's one transaction, given the workspace
+def _to_version_3(db: sqlite3.Connection, root: Path) -> None:
+    """A submission's move is recorded when done (moved_at), not inferred from a missing file: a user
+    who empties rejected/ and drops a workbook again is not told an interrupted run recorded it. Every
+    earlier row whose file is where it was recorded is marked moved; a row whose file is missing keeps
+    0.2.0's reading (a move an interrupted run left to do). Deliveries may now end as failed (a
+    permanent refusal by the server)."""
+    db.execute("ALTER TABLE submissions ADD COLUMN moved_at TEXT")
+    rows = db.execute("SELECT id, received_at, stored_as FROM submissions WHERE stored_as IS NOT NULL").fetchall()
+    db.executemany("UPDATE submissions SET moved_at=? WHERE id=?",
+                   [(received, sid) for sid, received, stored in rows if (root / stored).exists()])
+    _execute_script(db, DELIVERIES_3)
+
+
+DELIVERIES_3 = """
+CREATE TABLE deliveries_3 (
+    message_id TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('waiting', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    sent_at TEXT,
+    PRIMARY KEY (message_id, recipient)
+);
+INSERT INTO deliveries_3 SELECT message_id, recipient, file_name, status, attempts, last_error, sent_at FROM deliveries;
+DROP TABLE deliveries;
+ALTER TABLE deliveries_3 RENAME TO deliveries
+"""
+
+# version n-1 → n, each in the upgrade's one transaction, given the workspace
+MIGRATIONS = {2: _to_version_2, 3: _to_version_3}

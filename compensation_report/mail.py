@@ -7,7 +7,7 @@ import os
 import smtplib
 import ssl
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -103,7 +103,7 @@ def deliver(outbox: Path, smtp: SmtpConfig, ledger: Ledger) -> list[Path]:
         ledger.expect_delivery(message_id, path.name, recipients_of(message))
         waiting = ledger.waiting_recipients(message_id)
         refused, unreachable = _deliver_with_retries(message, waiting, smtp) if waiting else ({}, False)
-        ledger.delivered(message_id, [r for r in waiting if r not in refused], datetime.now(timezone.utc))
+        ledger.delivered(message_id, [r for r in waiting if r not in refused], datetime.now(UTC))
         for reason in set(refused.values()):
             who = [r for r, why in refused.items() if why == reason]
             ledger.not_delivered(message_id, who, reason)

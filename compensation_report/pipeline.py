@@ -13,12 +13,12 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 
@@ -37,7 +37,15 @@ from compensation_report.tables import ReportInput, TrendRow, build_report, peri
 from compensation_report.validate import Submission
 from compensation_report.workbooks import UnreadableWorkbook, read_workbook, write_annotated_copy
 from compensation_report.workspace import (
-    CONFIG_NAME, Burst, Config, RunLock, discover_inbox, free_name, load_config, move_to, sha256_of,
+    CONFIG_NAME,
+    Burst,
+    Config,
+    RunLock,
+    discover_inbox,
+    free_name,
+    load_config,
+    move_to,
+    sha256_of,
 )
 from compensation_report.xlsx import write_report
 
@@ -143,6 +151,7 @@ def monthly_run(config: Config, ledger: Ledger, standard: Standard, rates_sha: s
     """Arrivals checked and stored, stored results brought up to date, the period's report written."""
     keep_rates(config, standard, rates_sha)
     run_id = ledger.start_run(period, datetime.now(), rates_sha)
+    settle_moves(ledger, config)
     inbox = discover_inbox(config.folder("inbox"), config.settle_seconds, time.time())
     arrivals = [(path, sha256_of(path)) for path in inbox]
     checks, ready = check_arrivals(arrivals, standard, ledger, progress)
@@ -311,15 +320,15 @@ def ingest(path: Path, sha: str, ledger: Ledger, config: Config, run_id: int,
     committed before anything moves, so a run killed at any point is finished by the next one: a
     file whose recorded place is still empty is moved there, and counted once."""
     size, received = path.stat().st_size, datetime.now()
-    recorded = ledger.recorded_with_sha(sha)
-    unfinished = next(((sid, status, stored) for sid, status, stored in recorded
-                       if not (config.root / stored).exists()), None)
+    unfinished = next(iter(ledger.unmoved_with_sha(sha)), None)
     if unfinished is not None and (unfinished[1] != "rejected" or (checked is not None and checked[1])):
-        return finish(path, sha, unfinished, checked, config)
-    if any(status == "accepted" for _, status, _ in recorded):
+        return finish(path, sha, unfinished, checked, config, ledger)
+    if ledger.accepted_sha(sha):
         target = free_name(_archive(config, received), path.name)
-        sid = ledger.record_submission(path.name, sha, size, received, "duplicate", run_id, stored_as=_rel(config, target))
-        return FileOutcome(path.name, "duplicate", sha, moved_to=move_to(path, target), submission_id=sid)
+        sid = ledger.record_submission(path.name, sha, size, received, "duplicate", run_id,
+                                       stored_as=_rel(config, target))
+        return FileOutcome(path.name, "duplicate", sha, moved_to=moved(ledger, sid, path, target), submission_id=sid)
+    assert checked is not None, "every arrival not accepted before is checked (check_arrivals)"
     submission, problems = checked
     if problems:
         target = free_name(config.folder("rejected"), path.name)
@@ -327,45 +336,66 @@ def ingest(path: Path, sha: str, ledger: Ledger, config: Config, run_id: int,
             sid = ledger.record_submission(path.name, sha, size, received, "rejected", run_id, len(problems),
                                            _rel(config, target))
             ledger.record_rejected_incidents(sid, incident_periods(submission))
-        return reject(path, sha, problems, target, sid)
+        return reject(path, sha, problems, target, sid, ledger)
+    assert submission is not None and submission.revisions is not None, "a workbook without problems is read"
     target = free_name(_archive(config, received), path.name)
     with ledger.transaction():
-        sid = ledger.record_submission(path.name, sha, size, received, "accepted", run_id, stored_as=_rel(config, target))
+        sid = ledger.record_submission(path.name, sha, size, received, "accepted", run_id,
+                                       stored_as=_rel(config, target))
         revised = ledger.add_revisions(sid, submission.revisions)
     return FileOutcome(path.name, "accepted", sha, incidents=list(submission.incidents["incident_id"]),
-                       revised=revised, notes=submission.notes, moved_to=move_to(path, target), submission_id=sid,
-                       periods=dict(incident_periods(submission)))
+                       revised=revised, notes=submission.notes, moved_to=moved(ledger, sid, path, target),
+                       submission_id=sid, periods=dict(incident_periods(submission)))
+
+
+def settle_moves(ledger: Ledger, config: Config) -> None:
+    """A file in its recorded place whose move is not recorded as done (the run was stopped between the
+    two) is marked moved; what is left unmoved is a move still to make, when its bytes are in the inbox."""
+    at = datetime.now()
+    for sid, stored in ledger.unmoved():
+        if (config.root / stored).exists():
+            ledger.mark_moved(sid, at)
+
+
+def moved(ledger: Ledger, sid: int, path: Path, target: Path) -> Path:
+    """The user's file moved to the place recorded for it, and the move recorded as done."""
+    place = move_to(path, target)
+    ledger.mark_moved(sid, datetime.now())
+    return place
 
 
 def incident_periods(submission: Submission | None) -> list[tuple[str, str]]:
     """(incident_id, period) of each incident of a workbook that could be read."""
     if submission is None:
         return []
-    frame = submission.incidents[submission.incidents["started_at"].notna() & submission.incidents["incident_id"].notna()]
+    incidents = submission.incidents
+    frame = incidents[incidents["started_at"].notna() & incidents["incident_id"].notna()]
     return list(zip(frame["incident_id"], frame["started_at"].dt.strftime("%Y-%m")))
 
 
 def finish(path: Path, sha: str, unfinished: tuple[int, str, str], checked: Checked | None,
-           config: Config) -> FileOutcome:
+           config: Config, ledger: Ledger) -> FileOutcome:
     """Complete what an interrupted run recorded for these bytes: the move, and for a rejected
     workbook its errors file and annotated copy, from this run's check of it."""
     sid, status, stored = unfinished
     target = config.root / stored
     if status == "rejected":
-        outcome = reject(path, sha, checked[1], target, sid)
+        assert checked is not None, "a rejected workbook's bytes are checked again (check_arrivals)"
+        outcome = reject(path, sha, checked[1], target, sid, ledger)
     else:
-        outcome = FileOutcome(path.name, status, sha, moved_to=move_to(path, target), submission_id=sid)
+        outcome = FileOutcome(path.name, status, sha, moved_to=moved(ledger, sid, path, target), submission_id=sid)
     outcome.recovered = True
     return outcome
 
 
-def reject(path: Path, sha: str, problems: list[Problem], target: Path, sid: int) -> FileOutcome:
+def reject(path: Path, sha: str, problems: list[Problem], target: Path, sid: int, ledger: Ledger) -> FileOutcome:
     """Our own files first (errors, annotated copy), the user's file last."""
     target.parent.mkdir(parents=True, exist_ok=True)
     (target.parent / f"{target.name}.errors.txt").write_text(errors_text(problems), encoding="utf-8")
     if any(p.cell for p in problems):  # the workbook was readable: worth a copy with the bad cells marked
         write_annotated_copy(path, problems, target.parent / f"{target.stem}.annotated{target.suffix}")
-    return FileOutcome(path.name, "rejected", sha, problems, moved_to=move_to(path, target), submission_id=sid)
+    return FileOutcome(path.name, "rejected", sha, problems, moved_to=moved(ledger, sid, path, target),
+                       submission_id=sid)
 
 
 def _archive(config: Config, received: datetime) -> Path:
@@ -473,7 +503,7 @@ def report_clock() -> datetime:
     """SOURCE_DATE_EPOCH, when set, stands for 'now' in the report, so reruns are byte-identical."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
-        return datetime.fromtimestamp(int(epoch), tz=timezone.utc).replace(tzinfo=None)
+        return datetime.fromtimestamp(int(epoch), tz=UTC).replace(tzinfo=None)
     return datetime.now().replace(microsecond=0)
 
 

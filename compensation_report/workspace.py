@@ -217,7 +217,7 @@ class RunLock:
         self.taken_over: int | None = None
         self._fd: int | None = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         fd = os.open(self.path, os.O_CREAT | os.O_RDWR)
         try:
             locked = _try_lock(fd)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 import xlsxwriter
 
@@ -14,6 +14,7 @@ from compensation_report import labels
 from compensation_report.tables import Block, Chart, SheetTable
 from compensation_report.xlsx_rows import BulkRowsWorksheet
 from compensation_report.xlsx_zip import packed_in_parallel
+
 
 def write_report(sheets: list[SheetTable], path: Path, created: datetime,
                  on_sheet: Callable[[int, int], None] | None = None,

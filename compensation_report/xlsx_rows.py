@@ -22,6 +22,7 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -29,7 +30,6 @@ from decimal import Decimal
 from fractions import Fraction
 from itertools import chain
 from math import isfinite
-from typing import Iterator
 
 import pandas as pd
 from xlsxwriter.format import Format
@@ -39,6 +39,7 @@ from xlsxwriter.worksheet import Worksheet
 from compensation_report.cells import sheet_ref
 from compensation_report.isolation import cores
 from compensation_report.tables import Formula, Link
+
 
 def excel_value(value: object) -> object:
     """What a report value is in Excel: None (no cell), text, a number, a datetime, a bool or a Formula."""

@@ -17,9 +17,9 @@ import os
 import shutil
 import zlib
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Iterator
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 import xlsxwriter.workbook

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, IO
+from typing import IO
 
 LOSSES = "xl/worksheets/sheet2.xml"
 

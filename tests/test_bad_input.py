@@ -17,15 +17,15 @@ import textwrap
 import zipfile
 from datetime import datetime
 
+import hostile
 import openpyxl
 import pytest
 import xlsxwriter
-from click.testing import CliRunner
-
-import hostile
 from builders import incident, write_small_workspace, write_workbook
-from compensation_report.cli import cli
+from click.testing import CliRunner
 from helpers import HEADER_ROW
+
+from compensation_report.cli import cli
 
 REVIEW = {"category": "REPAIR", "item": "review"}  # fixed 5,000 in the small standard
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
 from builders import incident, write_small_workspace, write_workbook
+from helpers import HEADER_ROW
+
 from compensation_report.ledger import Ledger
 from compensation_report.pipeline import load_standard
 from compensation_report.results import verify
-from helpers import HEADER_ROW
 
 # Runs the CLI with one function wrapped so that its n-th call kills the process, before or after it runs.
 KILLER = """
@@ -57,6 +57,8 @@ POINTS = [
     ("shutil:move", "before", 3),
     ("compensation_report.pipeline:move_to", "before", 3),
     ("compensation_report.pipeline:move_to", "after", 3),
+    ("compensation_report.ledger:Ledger.mark_moved", "before", 1),  # moved, the move not yet recorded
+    ("compensation_report.ledger:Ledger.mark_moved", "before", 2),
     ("compensation_report.xlsx:_write", "after", 1),
     ("compensation_report.xlsx:os.replace", "before", 1),
     ("compensation_report.ledger:Ledger.store_result", "before", 1),  # revisions stored, their period not priced
@@ -91,9 +93,10 @@ def state(ws: Path) -> dict:
     with sqlite3.connect(ws / "ledger.sqlite") as db:
         statuses = sorted(db.execute("SELECT file_name, status FROM submissions").fetchall())
         revisions = db.execute("SELECT COUNT(*) FROM incident_revisions").fetchone()[0]
-        unmoved = db.execute("SELECT COUNT(*) FROM submissions WHERE stored_as IS NULL").fetchone()[0]
+        unmoved = db.execute("SELECT COUNT(*) FROM submissions WHERE moved_at IS NULL").fetchone()[0]
     report = ws / "reports" / "2026-10" / "compensation_report_2026-10.xlsx"
-    rows = list(openpyxl.load_workbook(report, data_only=True)["Incidents"].iter_rows(min_row=HEADER_ROW, values_only=True))
+    sheet = openpyxl.load_workbook(report, data_only=True)["Incidents"]
+    rows = list(sheet.iter_rows(min_row=HEADER_ROW, values_only=True))
     places = {name: [folder for folder in ("inbox", "archive", "rejected")
                      if any(p.name == name for p in (ws / folder).rglob(name))] for name in FILES}
     standard, _ = load_standard(ws / "rates" / "rates.xlsx")

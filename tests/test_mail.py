@@ -16,11 +16,11 @@ import openpyxl
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
-from click.testing import CliRunner
-
 from builders import incident, write_small_workspace, write_workbook
-from compensation_report.cli import cli
+from click.testing import CliRunner
 from helpers import HEADER_ROW
+
+from compensation_report.cli import cli
 
 
 class Inbox:
@@ -150,7 +150,8 @@ def test_tls_and_login_with_the_password_from_the_environment(tmp_path, smtp_por
         f'ca_file = "{certificate[0]}"\n'))
     monkeypatch.setenv("REPORT_SMTP_PASSWORD", "s3cret pass")
     inbox = Inbox()
-    options = dict(authenticator=inbox.authenticate, auth_exclude_mechanism=[m for m in ("LOGIN", "PLAIN") if m != mechanism])
+    options = dict(authenticator=inbox.authenticate,
+                   auth_exclude_mechanism=[m for m in ("LOGIN", "PLAIN") if m != mechanism])
     if security == "starttls":
         options.update(tls_context=server_context(certificate), require_starttls=True)
     else:  # aiosmtpd does not count implicit TLS as TLS for AUTH: the whole connection is encrypted anyway
@@ -225,7 +226,8 @@ def test_each_business_unit_receives_only_its_own_incidents(tmp_path, smtp_port)
         "Losses": [{"incident_id": "L1", "category": "REPAIR", "item": "review"},
                    {"incident_id": "L2", "category": "REPAIR", "item": "review"}]})
     config = ws / "compensation.toml"
-    config.write_text(config.read_text() + '\n[[email.burst]]\nbusiness_unit = "Payments"\nto = ["pay-lead@example.com"]\n'
+    config.write_text(config.read_text()
+                      + '\n[[email.burst]]\nbusiness_unit = "Payments"\nto = ["pay-lead@example.com"]\n'
                       '\n[[email.burst]]\nbusiness_unit = "物流 Logistics"\nto = ["log-lead@example.com"]\n')
     with serving(smtp_port) as inbox:
         result = invoke("run", "-w", ws, "--period", "2026-10")

@@ -344,7 +344,7 @@ def test_a_ledger_of_release_0_1_0_is_upgraded_in_place_after_a_copy_is_kept(tmp
     assert "Period 2026-10: 15 incidents, gross 4,938,646.80, recovery 590,746.92, net 4,347,899.88" in result.output
     assert (ws / "ledger.sqlite.bak-0.1.0").read_bytes() == open(FIXTURE, "rb").read()
     with sqlite3.connect(ws / "ledger.sqlite") as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+        assert db.execute("PRAGMA user_version").fetchone() == (3,)
         assert db.execute("SELECT COUNT(*) FROM submissions").fetchone() == (7,)  # nothing lost
     # October was delivered with these figures under 0.1.0: not sent again. September changed after
     # its delivery (the October workbooks revised one incident and added another): sent as a revision.

@@ -11,7 +11,7 @@ import multiprocessing
 import os
 import time
 import zipfile
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -53,7 +53,8 @@ def assert_same_file(bulk: Path, reference: Path) -> None:
     assert bulk.read_bytes() == reference.read_bytes()
 
 
-def one_sheet(rows: list[list[object]], columns: list[str], title: str | None = "Every kind of cell") -> list[SheetTable]:
+def one_sheet(rows: list[list[object]], columns: list[str],
+              title: str | None = "Every kind of cell") -> list[SheetTable]:
     return [SheetTable("lines", "Lines", [Block(0, columns, rows, [c.upper() for c in columns], title=title,
                                                 filter=True)], freeze_row=2)]
 
@@ -109,7 +110,7 @@ def test_rows_of_different_widths_share_spans_in_groups_of_16_rows_as_in_xlsxwri
 
 
 @pytest.mark.parametrize("value", [float("inf"), Decimal("1E+400"), Fraction(10**400),
-                                   datetime(2026, 10, 1, tzinfo=timezone.utc)])
+                                   datetime(2026, 10, 1, tzinfo=UTC)])
 def test_a_value_excel_cannot_hold_fails_as_in_xlsxwriter(tmp_path, monkeypatch, value):
     for write_rows in (BulkRowsWorksheet.write_rows, write_cell_by_cell):
         monkeypatch.setattr(BulkRowsWorksheet, "write_rows", write_rows)

@@ -1,0 +1,66 @@
+"""The workspace's edges: moves recorded in the ledger, the 0.2.0 ledger upgraded, and what a
+hostile file system or a user does to the folders between runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+
+from builders import incident, write_small_workspace, write_workbook
+from click.testing import CliRunner
+from test_month_after_month import emails, sample_workspace_with
+
+from compensation_report.cli import cli
+
+FIXTURE_020 = os.path.join(os.path.dirname(__file__), "fixtures", "ledger-0.2.0")
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def bad_workbook(path):
+    return write_workbook(path, {"Incidents": [incident("X", "2026-10-03 14:05", 1, severity="P7")],
+                                 "Losses": [{"incident_id": "X", "category": "REPAIR", "item": "review"}]})
+
+
+def test_a_workbook_dropped_again_after_rejected_was_emptied_is_checked_as_new(tmp_path):
+    ws = write_small_workspace(tmp_path / "ws")
+    bad_workbook(ws / "inbox" / "oct.xlsx")
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 1
+    kept = (ws / "rejected" / "oct.xlsx").read_bytes()
+    shutil.rmtree(ws / "rejected")  # the user tidies up, then drops the same workbook again
+    (ws / "inbox" / "oct.xlsx").write_bytes(kept)
+    result = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
+    assert result.exit_code == 1
+    assert "interrupted" not in result.output
+    assert "rejected  oct.xlsx: 1 problem(s)" in result.output
+    assert (ws / "rejected" / "oct.xlsx.errors.txt").read_text(encoding="utf-8").startswith(
+        'oct.xlsx › Incidents › E2: severity "P7"')
+    with sqlite3.connect(ws / "ledger.sqlite") as db:
+        rows = db.execute("SELECT status, moved_at IS NOT NULL FROM submissions WHERE file_name='oct.xlsx'").fetchall()
+    assert rows == [("rejected", 1), ("rejected", 1)]
+
+
+def test_a_ledger_of_release_0_2_0_is_upgraded_and_prices_and_sends_nothing_new(tmp_path):
+    ws = sample_workspace_with(tmp_path, os.path.join(FIXTURE_020, "ledger.sqlite"))
+    for name in os.listdir(os.path.join(FIXTURE_020, "outbox")):
+        shutil.copy(os.path.join(FIXTURE_020, "outbox", name), ws / "outbox" / name)
+    with sqlite3.connect(os.path.join(FIXTURE_020, "ledger.sqlite")) as db:
+        before = {table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                  for table in ("submissions", "incident_revisions", "deliveries", "messages", "reports")}
+    result = invoke("run", "-w", ws, "--period", "2026-10", "--verify")
+    assert result.exit_code == 1, result.output  # broken.xlsx, rejected under 0.2.0, was never replaced
+    assert "Period 2026-10: 15 incidents, gross 4,938,646.80, recovery 590,746.92, net 4,347,899.88" in result.output
+    assert "Email written" not in result.output  # the figures did not change: nothing to send
+    assert (ws / "ledger.sqlite.bak-0.2.0").read_bytes() == open(os.path.join(FIXTURE_020, "ledger.sqlite"),
+                                                                  "rb").read()
+    with sqlite3.connect(ws / "ledger.sqlite") as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (3,)
+        after = {table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in before}
+        assert db.execute("INSERT INTO deliveries (message_id, recipient, file_name, status) "
+                          "VALUES ('m', 'r', 'f', 'failed')").rowcount == 1
+    assert after["submissions"] == before["submissions"] and after["incident_revisions"] == before["incident_revisions"]
+    assert after["deliveries"] == before["deliveries"] and after["messages"] == before["messages"]
+    assert len(emails(ws / "outbox")) == 3
