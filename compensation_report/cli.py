@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from pathlib import Path
 import click
 
 from compensation_report import __version__, pipeline
-from compensation_report.errors import CompensationError
+from compensation_report.errors import CompensationError, Stopped
 from compensation_report.status import workspace_status
 from compensation_report.workspace import LOCALES, load_config
 
@@ -34,6 +35,11 @@ class Command(click.Group):
         except CompensationError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_status)
+        except (KeyboardInterrupt, Stopped) as exc:
+            stopped = exc if isinstance(exc, Stopped) else Stopped(signal.SIGINT)
+            click.echo(f"Stopped by signal {signal.Signals(stopped.exit_status - 128).name}; nothing is lost: "
+                       "the next run finishes what this one began", err=True)
+            ctx.exit(stopped.exit_status)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except Exception as exc:
@@ -219,6 +225,7 @@ def main() -> None:
     # frozen out of the scans, take about 15 % off a large run (bench/NOTES.md) for a few MB.
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         cli(prog_name="compensation-report")
     except SystemExit as done:
@@ -226,6 +233,11 @@ def main() -> None:
     else:
         status = 0
     leave(status)
+
+
+def _stop(signal_number: int, _frame: object) -> None:
+    """SIGTERM (a service manager, `kill`) stops a run as Ctrl-C does: recorded, exit 143."""
+    raise Stopped(signal_number)
 
 
 def leave(status: int | str | None) -> None:

@@ -32,6 +32,15 @@ class InvalidStandard(ConfigError):
         super().__init__(f"the compensation standard has {len(problems)} problem(s):\n{lines}")
 
 
+class Stopped(BaseException):
+    """A signal (Ctrl-C, SIGTERM) stopped the command. A BaseException, like KeyboardInterrupt: no
+    `except Exception` on the way may take it for an error of the input."""
+
+    def __init__(self, signal_number: int):
+        super().__init__(signal_number)
+        self.exit_status = 128 + signal_number  # the shell's convention: 130 for Ctrl-C, 143 for SIGTERM
+
+
 class StoredResultsDiffer(CompensationError):
     """`run --verify`: the stored period results are not what a full re-price of the ledger gives. A bug
     of ours, never of the input: exit 4, as for any internal error."""

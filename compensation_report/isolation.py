@@ -16,10 +16,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import Any
 
 MEMORY_BUDGET = 2 << 30  # bytes a child may add to what it holds at start; ample for Excel's 1,048,576 rows
 TIME_LIMIT = 600.0  # seconds for one file
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
+START_METHOD_VARIABLE = "COMPENSATION_START_METHOD"
 
 
 class ChildFailed(Exception):
@@ -93,7 +96,7 @@ class _Job:
 
 def _start(context, function: Callable[..., Any], index: int, args: tuple, memory: int, seconds: float) -> _Job:
     receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(send, function, args, memory), daemon=True)
+    child = context.Process(target=_child, args=(send, function, args, memory, os.getpid()), daemon=True)
     child.start()
     send.close()
     return _Job(index, child, receive, seconds, time.monotonic() + seconds)
@@ -139,9 +142,10 @@ def _outcome(message: tuple, memory: int) -> Any:
     raise ChildFailed(f"the reader stopped unexpectedly (exit status {code})")
 
 
-def _child(send: Connection, function: Callable[..., Any], args: tuple, memory: int) -> None:
+def _child(send: Connection, function: Callable[..., Any], args: tuple, memory: int, parent: int) -> None:
+    end_with_parent(parent)
     _limit_memory(memory)
-    _silence_stderr()  # the Rust reader prints a backtrace when it aborts; the parent says it in words
+    _silence_output()  # the Rust reader prints a backtrace when it aborts; the parent says it in words
     try:
         message: tuple = ("ok", function(*args))
     except MemoryError:
@@ -155,9 +159,27 @@ def _child(send: Connection, function: Callable[..., Any], args: tuple, memory: 
     send.close()
 
 
-def _silence_stderr() -> None:
+def _silence_output() -> None:
+    """Nothing of the child's reaches the command's output, and the child does not hold it open: a
+    program reading the command's output sees its end when the command ends."""
     with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 1)
         os.dup2(devnull.fileno(), 2)
+
+
+def end_with_parent(parent: int) -> None:
+    """In a child: die with the parent, however the parent ends (SIGKILL included), and leave signals
+    to it. Linux's parent-death signal, then a look at the parent, for a parent gone before the
+    signal was asked for. Elsewhere the parent stops its children on every way out it can see."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _limit_memory(extra: int) -> None:
@@ -172,16 +194,42 @@ def _limit_memory(extra: int) -> None:
         return
 
 
-def _context():
+def start_method() -> str:
     """fork on Linux: a child costs a few milliseconds and already holds the readers; spawn
     elsewhere (macOS, where fork is unsafe, and Windows), where the caller's main module must be
-    import-safe."""
-    return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    import-safe. COMPENSATION_START_METHOD=spawn (or fork) chooses, so that the tests can run the
+    children as macOS and Windows do."""
+    chosen = os.environ.get(START_METHOD_VARIABLE, "")
+    if chosen in ("fork", "spawn") and chosen in multiprocessing.get_all_start_methods():
+        return chosen
+    return "fork" if sys.platform.startswith("linux") else "spawn"
 
 
-def cores() -> int:
-    """The cores this process may use (its affinity, not the machine's count)."""
+def _context():
+    return multiprocessing.get_context(start_method())
+
+
+def cores(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """The cores this process may use: its affinity, capped by a container's CPU quota (cgroup v2
+    cpu.max, or v1 cpu.cfs_quota_us over cpu.cfs_period_us), rounded down, at least one."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        usable = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        usable = os.cpu_count() or 1
+    quota = _cpu_quota(cgroup)
+    return max(1, min(usable, int(quota)) if quota else usable)
+
+
+def _cpu_quota(root: Path) -> float | None:
+    """CPUs' worth of time a container may use; None when unlimited or not said."""
+    try:
+        limit, period = (root / "cpu.max").read_text().split()[:2]
+        return None if limit == "max" else int(limit) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        limit = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+        return None if limit <= 0 else limit / period
+    except (OSError, ValueError):
+        return None

@@ -213,6 +213,11 @@ class Ledger:
                               " LIMIT 1", (cutoff.isoformat(),)).fetchone()
         return row[0] if row else None
 
+    def end_run(self, run_id: int, ended_at: datetime, status: str) -> None:
+        """A run that stopped before its report: `interrupted` (a signal) or `failed` (an error)."""
+        self.db.execute("UPDATE runs SET finished_at=?, status=? WHERE id=? AND status='running'",
+                        (ended_at.isoformat(), status, run_id))
+
     def finish_run(self, run_id: int, finished_at: datetime, status: str, report: str | None,
                    incidents: int, gross: Decimal, recovery: Decimal, net: Decimal) -> None:
         self.db.execute(

@@ -25,7 +25,7 @@ import pandas as pd
 from compensation_report import __version__, dispatch, labels, mail, results
 from compensation_report.checking import Checked, Progress, check_and_price, check_workbooks
 from compensation_report.codec import digest
-from compensation_report.errors import ConfigError, DeliveryError, Problem, StoredResultsDiffer
+from compensation_report.errors import ConfigError, DeliveryError, Problem, Stopped, StoredResultsDiffer
 from compensation_report.input_templates import write_incident_template, write_rates_template
 from compensation_report.ledger import Ledger, check_ledger_version
 from compensation_report.periods import EMPTY_DIGEST, PeriodResult, figures_of, split_by_period, totals_of
@@ -151,6 +151,25 @@ def monthly_run(config: Config, ledger: Ledger, standard: Standard, rates_sha: s
     """Arrivals checked and stored, stored results brought up to date, the period's report written."""
     keep_rates(config, standard, rates_sha)
     run_id = ledger.start_run(period, datetime.now(), rates_sha)
+    with run_recorded(ledger, run_id):
+        return _monthly_run(config, ledger, standard, rates_sha, period, locale, progress, verify, run_id)
+
+
+@contextmanager
+def run_recorded(ledger: Ledger, run_id: int) -> Iterator[None]:
+    """A run stopped on the way is recorded as such (the next run finishes its work either way)."""
+    try:
+        yield
+    except (KeyboardInterrupt, Stopped):
+        ledger.end_run(run_id, datetime.now(), "interrupted")
+        raise
+    except Exception:
+        ledger.end_run(run_id, datetime.now(), "failed")
+        raise
+
+
+def _monthly_run(config: Config, ledger: Ledger, standard: Standard, rates_sha: str, period: str, locale: str,
+                 progress: Progress | None, verify: bool, run_id: int) -> RunResult:
     settle_moves(ledger, config)
     inbox = discover_inbox(config.folder("inbox"), config.settle_seconds, time.time())
     arrivals = [(path, sha256_of(path)) for path in inbox]

@@ -20,7 +20,6 @@ import multiprocessing
 import os
 import re
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,7 +36,7 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from compensation_report.cells import sheet_ref
-from compensation_report.isolation import cores
+from compensation_report.isolation import cores, end_with_parent, start_method
 from compensation_report.tables import Formula, Link
 
 
@@ -61,10 +60,8 @@ def excel_value(value: object) -> object:
 _DATES = (datetime, pd.Timestamp)  # a Timestamp here is never NaT: NaT has its own type
 CHUNK_ROWS = 4096  # rows rendered at a time: the text of a few thousand rows in memory, not a sheet's
 PARALLEL_ROWS = 50_000  # a block this long is rendered in pieces, one per core, in forked children
-_CAN_FORK = sys.platform.startswith("linux")  # elsewhere a child would have to be sent the rows: one piece
 _TEXT_AND_NUMBERS = {str, int, float, Decimal, Fraction, type(None)}  # never bool: a rare cell
 _PLAIN_CALLS = re.compile(r"\b(?:SUM|COUNTA)\(")
-_FORK = multiprocessing.get_context("fork") if _CAN_FORK else None
 _BEYOND_FLOAT = 10**308
 
 
@@ -230,7 +227,9 @@ class BulkRowsWorksheet(Worksheet):
         if not block.styles:
             _number_styles(block)
         end = block.first_row + len(block.rows)
-        pieces = _pieces(row_num, end, cores() if end - row_num >= PARALLEL_ROWS and _CAN_FORK else 1)
+        # Forked children share the rows; under spawn they would have to be sent them: one piece then
+        forking = start_method() == "fork"
+        pieces = _pieces(row_num, end, cores() if end - row_num >= PARALLEL_ROWS and forking else 1)
         if len(pieces) == 1:
             self._render(block, *pieces[0], self.fh)
         else:
@@ -245,7 +244,8 @@ class BulkRowsWorksheet(Worksheet):
         try:
             for k, (low, high) in enumerate(pieces[1:]):
                 path = f"{folder}/{k}.xml"
-                child = _FORK.Process(target=self._render_to_file, args=(block, low, high, path), daemon=True)
+                child = multiprocessing.get_context("fork").Process(
+                    target=self._render_to_file, args=(block, low, high, path, os.getpid()), daemon=True)
                 child.start()
                 children.append((child, path))
             self._render(block, *pieces[0], self.fh)
@@ -262,9 +262,10 @@ class BulkRowsWorksheet(Worksheet):
                     child.kill()
                     child.join()
 
-    def _render_to_file(self, block: _Rows, low: int, high: int, path: str) -> None:
+    def _render_to_file(self, block: _Rows, low: int, high: int, path: str, parent: int) -> None:
         """In a forked child. It leaves with os._exit: a child leaving normally flushes stdout and stderr,
         which waits forever if a thread of the parent (the progress display) held their lock at the fork."""
+        end_with_parent(parent)
         gc.disable()  # a short life: a collection would only copy the pages it shares with the parent
         try:
             with open(path, "w", encoding="utf-8", newline="") as out:
