@@ -16,6 +16,7 @@ import click
 
 from compensation_report import __version__, pipeline
 from compensation_report.errors import CompensationError, Stopped
+from compensation_report.model import printable
 from compensation_report.status import workspace_status
 from compensation_report.workspace import LOCALES, load_config
 
@@ -96,8 +97,8 @@ def run(workspace: Path, period: str | None, locale: str | None, no_email: bool,
     click.echo(f"Files: {len(result.outcomes)} ({result.count('accepted')} accepted, "
                f"{result.count('duplicate')} duplicate, {result.count('rejected')} rejected)")
     for rejection in result.rejected_earlier:
-        click.echo(f"still rejected {rejection['file_name']} (received {rejection['received_at'][:10]}): not "
-                   f"replaced yet, see {rejection['stored_as']}.errors.txt")
+        click.echo(f"still rejected {printable(rejection['file_name'])} (received {rejection['received_at'][:10]}): not "
+                   f"replaced yet, see {printable(rejection['stored_as'])}.errors.txt")
     if len(result.changed_periods) > 1 or result.changed_periods not in ([], [result.period]):
         click.echo(f"Periods priced: {', '.join(result.changed_periods)}")
     click.echo(f"Period {result.period}: {result.incident_count} incidents, gross {result.gross:,.2f}, "
@@ -142,7 +143,7 @@ def _outcome_line(outcome: pipeline.FileOutcome) -> str:
         return f"{outcome.status:<9} {outcome.file}: recorded by an interrupted run, now archived (counted once)"
     if outcome.status == "rejected":
         return (f"rejected  {outcome.file}: {len(outcome.problems)} problem(s), "
-                f"see {outcome.moved_to.parent.name}/{outcome.moved_to.name}.errors.txt")
+                f"see {outcome.moved_to.parent.name}/{printable(outcome.moved_to.name)}.errors.txt")
     if outcome.status == "duplicate":
         return f"duplicate {outcome.file}: already accepted, counted once"
     revised = f", revised {', '.join(outcome.revised)}" if outcome.revised else ""
@@ -159,7 +160,7 @@ def validate(files: tuple[Path, ...], workspace: Path, rates: Path | None) -> No
     results = pipeline.check_files(list(files), rates or load_config(workspace).rates)
     for name, problems in results.items():
         if not problems:
-            click.echo(f"{name}: OK")
+            click.echo(f"{printable(name)}: OK")
         for problem in problems:
             click.echo(str(problem))
     sys.exit(1 if any(results.values()) else 0)
@@ -198,12 +199,12 @@ def status(workspace: Path) -> None:
         click.echo(f"Ledger: {report.ledger}")
     click.echo(f"Inbox: {len(report.waiting)} waiting for the next run, {len(report.settling)} still settling")
     for name in report.waiting:
-        click.echo(f"  waiting   {name}")
+        click.echo(f"  waiting   {printable(name)}")
     for name in report.settling:
-        click.echo(f"  settling  {name} (modified too recently; the run after it settles takes it)")
+        click.echo(f"  settling  {printable(name)} (modified too recently; the run after it settles takes it)")
     click.echo(f"Rejected, not replaced yet: {len(report.rejected)}")
     for rejection in report.rejected:
-        click.echo(f"  {rejection['file_name']} (received {rejection['received_at'][:10]}, "
+        click.echo(f"  {printable(rejection['file_name'])} (received {rejection['received_at'][:10]}, "
                    f"{rejection['problems']} problem(s)): {rejection['first_problem']}")
     click.echo(f"Periods: {len(report.periods)}")
     for p in report.periods:

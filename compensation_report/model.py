@@ -5,6 +5,7 @@ the readers, the checks, the ledger and the pipeline can all depend on it and no
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -52,8 +53,17 @@ class Problem:
             raise ValueError(f"unknown problem code {self.code!r}")
 
     def __str__(self) -> str:
-        place = " › ".join(part for part in (self.file, self.sheet, self.cell) if part)
+        place = " › ".join(printable(part) for part in (self.file, self.sheet, self.cell) if part)
         return f"{place}: {self.message}"
+
+
+def printable(name: str) -> str:
+    """A file or sheet name on one line: control characters and line separators escaped (a newline in
+    a file name must not forge a line of the console, the log or an errors file)."""
+    if name.isprintable():
+        return name
+    return "".join(ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in ("Cc", "Zl", "Zp")
+                   else ch for ch in name)
 
 
 PROBLEM_CODES = {

@@ -28,6 +28,7 @@ from compensation_report.codec import digest
 from compensation_report.errors import ConfigError, DeliveryError, Problem, Stopped, StoredResultsDiffer
 from compensation_report.input_templates import write_incident_template, write_rates_template
 from compensation_report.ledger import Ledger, check_ledger_version
+from compensation_report.model import printable
 from compensation_report.periods import EMPTY_DIGEST, PeriodResult, figures_of, split_by_period, totals_of
 from compensation_report.pricing import ZERO, Priced, price
 from compensation_report.resources import data_path
@@ -346,7 +347,7 @@ def ingest(path: Path, sha: str, ledger: Ledger, config: Config, run_id: int,
         target = free_name(_archive(config, received), path.name)
         sid = ledger.record_submission(path.name, sha, size, received, "duplicate", run_id,
                                        stored_as=_rel(config, target))
-        return FileOutcome(path.name, "duplicate", sha, moved_to=moved(ledger, sid, path, target), submission_id=sid)
+        return FileOutcome(printable(path.name), "duplicate", sha, moved_to=moved(ledger, sid, path, target), submission_id=sid)
     assert checked is not None, "every arrival not accepted before is checked (check_arrivals)"
     submission, problems = checked
     if problems:
@@ -362,7 +363,7 @@ def ingest(path: Path, sha: str, ledger: Ledger, config: Config, run_id: int,
         sid = ledger.record_submission(path.name, sha, size, received, "accepted", run_id,
                                        stored_as=_rel(config, target))
         revised = ledger.add_revisions(sid, submission.revisions)
-    return FileOutcome(path.name, "accepted", sha, incidents=list(submission.incidents["incident_id"]),
+    return FileOutcome(printable(path.name), "accepted", sha, incidents=list(submission.incidents["incident_id"]),
                        revised=revised, notes=submission.notes, moved_to=moved(ledger, sid, path, target),
                        submission_id=sid, periods=dict(incident_periods(submission)))
 
@@ -402,7 +403,7 @@ def finish(path: Path, sha: str, unfinished: tuple[int, str, str], checked: Chec
         assert checked is not None, "a rejected workbook's bytes are checked again (check_arrivals)"
         outcome = reject(path, sha, checked[1], target, sid, ledger)
     else:
-        outcome = FileOutcome(path.name, status, sha, moved_to=moved(ledger, sid, path, target), submission_id=sid)
+        outcome = FileOutcome(printable(path.name), status, sha, moved_to=moved(ledger, sid, path, target), submission_id=sid)
     outcome.recovered = True
     return outcome
 
@@ -413,7 +414,7 @@ def reject(path: Path, sha: str, problems: list[Problem], target: Path, sid: int
     (target.parent / f"{target.name}.errors.txt").write_text(errors_text(problems), encoding="utf-8")
     if any(p.cell for p in problems):  # the workbook was readable: worth a copy with the bad cells marked
         write_annotated_copy(path, problems, target.parent / f"{target.stem}.annotated{target.suffix}")
-    return FileOutcome(path.name, "rejected", sha, problems, moved_to=moved(ledger, sid, path, target),
+    return FileOutcome(printable(path.name), "rejected", sha, problems, moved_to=moved(ledger, sid, path, target),
                        submission_id=sid)
 
 

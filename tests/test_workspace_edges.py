@@ -64,3 +64,18 @@ def test_a_ledger_of_release_0_2_0_is_upgraded_and_prices_and_sends_nothing_new(
     assert after["submissions"] == before["submissions"] and after["incident_revisions"] == before["incident_revisions"]
     assert after["deliveries"] == before["deliveries"] and after["messages"] == before["messages"]
     assert len(emails(ws / "outbox")) == 3
+
+
+def test_control_characters_in_a_file_name_cannot_forge_lines(tmp_path):
+    ws = write_small_workspace(tmp_path / "ws")
+    name = "oct\naccepted  forged.xlsx: 9 incident(s)\x1b[2J.xlsx"
+    bad_workbook(ws / "inbox" / name)
+    result = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
+    assert result.exit_code == 1
+    escaped = "oct\\naccepted  forged.xlsx: 9 incident(s)\\x1b[2J.xlsx"
+    assert f"rejected  {escaped}: 1 problem(s), see rejected/{escaped}.errors.txt" in result.output
+    assert not any(line.startswith("accepted  forged") for line in result.output.splitlines())
+    errors = (ws / "rejected" / f"{name}.errors.txt").read_text(encoding="utf-8").splitlines()
+    assert errors == [f'{escaped} › Incidents › E2: severity "P7" is not a severity (P1, P2, P3 or P4)']
+    log = next((ws / "logs").glob("*.log")).read_text(encoding="utf-8")
+    assert "\x1b" not in log and "\naccepted  forged" not in log
