@@ -18,7 +18,7 @@ from compensation_report import __version__, pipeline
 from compensation_report.errors import CompensationError, Stopped
 from compensation_report.model import printable
 from compensation_report.status import workspace_status
-from compensation_report.workspace import LOCALES, load_config
+from compensation_report.workspace import LOCALES, errors_file, load_config
 
 INTERNAL_ERROR = 4  # a bug of ours, not the user's input: distinct from SPEC 6's statuses 0-3
 
@@ -97,8 +97,9 @@ def run(workspace: Path, period: str | None, locale: str | None, no_email: bool,
     click.echo(f"Files: {len(result.outcomes)} ({result.count('accepted')} accepted, "
                f"{result.count('duplicate')} duplicate, {result.count('rejected')} rejected)")
     for rejection in result.rejected_earlier:
-        click.echo(f"still rejected {printable(rejection['file_name'])} (received {rejection['received_at'][:10]}): not "
-                   f"replaced yet, see {printable(rejection['stored_as'])}.errors.txt")
+        errors = printable(str(errors_file(Path(rejection["stored_as"]))))
+        click.echo(f"still rejected {printable(rejection['file_name'])} (received {rejection['received_at'][:10]}): "
+                   f"not replaced yet, see {errors}")
     if len(result.changed_periods) > 1 or result.changed_periods not in ([], [result.period]):
         click.echo(f"Periods priced: {', '.join(result.changed_periods)}")
     click.echo(f"Period {result.period}: {result.incident_count} incidents, gross {result.gross:,.2f}, "
@@ -143,7 +144,7 @@ def _outcome_line(outcome: pipeline.FileOutcome) -> str:
         return f"{outcome.status:<9} {outcome.file}: recorded by an interrupted run, now archived (counted once)"
     if outcome.status == "rejected":
         return (f"rejected  {outcome.file}: {len(outcome.problems)} problem(s), "
-                f"see {outcome.moved_to.parent.name}/{printable(outcome.moved_to.name)}.errors.txt")
+                f"see {outcome.moved_to.parent.name}/{printable(errors_file(outcome.moved_to).name)}")
     if outcome.status == "duplicate":
         return f"duplicate {outcome.file}: already accepted, counted once"
     revised = f", revised {', '.join(outcome.revised)}" if outcome.revised else ""

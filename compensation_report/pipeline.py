@@ -42,7 +42,9 @@ from compensation_report.workspace import (
     Burst,
     Config,
     RunLock,
+    annotated_file,
     discover_inbox,
+    errors_file,
     free_name,
     load_config,
     move_to,
@@ -347,7 +349,8 @@ def ingest(path: Path, sha: str, ledger: Ledger, config: Config, run_id: int,
         target = free_name(_archive(config, received), path.name)
         sid = ledger.record_submission(path.name, sha, size, received, "duplicate", run_id,
                                        stored_as=_rel(config, target))
-        return FileOutcome(printable(path.name), "duplicate", sha, moved_to=moved(ledger, sid, path, target), submission_id=sid)
+        return FileOutcome(printable(path.name), "duplicate", sha, moved_to=moved(ledger, sid, path, target),
+                           submission_id=sid)
     assert checked is not None, "every arrival not accepted before is checked (check_arrivals)"
     submission, problems = checked
     if problems:
@@ -403,7 +406,8 @@ def finish(path: Path, sha: str, unfinished: tuple[int, str, str], checked: Chec
         assert checked is not None, "a rejected workbook's bytes are checked again (check_arrivals)"
         outcome = reject(path, sha, checked[1], target, sid, ledger)
     else:
-        outcome = FileOutcome(printable(path.name), status, sha, moved_to=moved(ledger, sid, path, target), submission_id=sid)
+        outcome = FileOutcome(printable(path.name), status, sha, moved_to=moved(ledger, sid, path, target),
+                              submission_id=sid)
     outcome.recovered = True
     return outcome
 
@@ -411,9 +415,9 @@ def finish(path: Path, sha: str, unfinished: tuple[int, str, str], checked: Chec
 def reject(path: Path, sha: str, problems: list[Problem], target: Path, sid: int, ledger: Ledger) -> FileOutcome:
     """Our own files first (errors, annotated copy), the user's file last."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    (target.parent / f"{target.name}.errors.txt").write_text(errors_text(problems), encoding="utf-8")
+    errors_file(target).write_text(errors_text(problems), encoding="utf-8")
     if any(p.cell for p in problems):  # the workbook was readable: worth a copy with the bad cells marked
-        write_annotated_copy(path, problems, target.parent / f"{target.stem}.annotated{target.suffix}")
+        write_annotated_copy(path, problems, annotated_file(target))
     return FileOutcome(printable(path.name), "rejected", sha, problems, moved_to=moved(ledger, sid, path, target),
                        submission_id=sid)
 
@@ -549,11 +553,11 @@ def run_warnings(outcomes: list[FileOutcome], outcome: PeriodResult, period: str
             warnings.append(("rejected_earlier", say("warn_rejected_earlier", file=rejection["file_name"],
                                                      received=rejection["received_at"][:10],
                                                      count=rejection["problems"],
-                                                     errors=f"{rejection['stored_as']}.errors.txt")))
+                                                     errors=errors_file(Path(rejection["stored_as"])))))
     for o in outcomes:
         if o.status == "rejected":
             warnings.append(("rejected", say("warn_rejected", file=o.file, count=len(o.problems),
-                                             errors=f"rejected/{o.moved_to.name}.errors.txt")))
+                                             errors=f"rejected/{errors_file(o.moved_to).name}")))
         elif o.status == "duplicate":
             warnings.append(("duplicate", say("warn_duplicate", file=o.file)))
         warnings += [("revised", say("warn_revised", incident=i, file=o.file)) for i in o.revised]

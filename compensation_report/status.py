@@ -9,7 +9,7 @@ from pathlib import Path
 
 from compensation_report import mail
 from compensation_report.ledger import RELEASES, SCHEMA_VERSION, Ledger
-from compensation_report.workspace import inbox_files, load_config
+from compensation_report.workspace import errors_file, inbox_files, load_config
 
 
 @dataclass
@@ -75,7 +75,7 @@ def first_problem(root: Path, stored_as: str | None) -> str:
     """The first line of a rejected workbook's errors file, if it is still there."""
     if not stored_as:
         return ""
-    errors = root / f"{stored_as}.errors.txt"
+    errors = errors_file(root / stored_as)
     try:
         with errors.open(encoding="utf-8") as handle:
             return handle.readline().strip()

@@ -19,6 +19,7 @@ from compensation_report.errors import BusyError, ConfigError
 from compensation_report.schema import EXCEL_SUFFIXES
 
 LOCALES = ("en", "zh-CN")
+NAME_MAX = 255  # bytes in one file name on Linux file systems; other systems allow at least as much
 CONFIG_NAME = "compensation.toml"
 
 
@@ -199,12 +200,33 @@ def move_to(path: Path, target: Path) -> Path:
 
 
 def free_name(folder: Path, name: str) -> Path:
+    """`name` in `folder`, or `name (2)`, `(3)` … when taken; always short enough for the file system."""
     stem, suffix = Path(name).stem, Path(name).suffix
-    target, n = folder / name, 1
+    target, n = folder / fitting(name), 1
     while target.exists():
         n += 1
-        target = folder / f"{stem} ({n}){suffix}"
+        target = folder / fitting(stem, f" ({n}){suffix}")
     return target
+
+
+def errors_file(rejected: Path) -> Path:
+    """Where a rejected workbook's problems are listed, beside it."""
+    return rejected.parent / fitting(rejected.name, ".errors.txt")
+
+
+def annotated_file(rejected: Path) -> Path:
+    """Where a rejected workbook's copy with its bad cells marked goes, beside it."""
+    return rejected.parent / fitting(rejected.stem, f".annotated{rejected.suffix}")
+
+
+def fitting(stem: str, suffix: str = "") -> str:
+    """stem + suffix, its stem cut (on a character, never inside one) to keep the whole within
+    NAME_MAX bytes, with a short hash of what was cut so that two long names stay two names."""
+    if len((stem + suffix).encode()) <= NAME_MAX:
+        return stem + suffix
+    mark = "~" + hashlib.sha256(stem.encode()).hexdigest()[:8]
+    room = NAME_MAX - len((mark + suffix).encode())
+    return stem.encode()[:room].decode(errors="ignore") + mark + suffix
 
 
 class RunLock:

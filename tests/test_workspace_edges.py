@@ -79,3 +79,20 @@ def test_control_characters_in_a_file_name_cannot_forge_lines(tmp_path):
     assert errors == [f'{escaped} › Incidents › E2: severity "P7" is not a severity (P1, P2, P3 or P4)']
     log = next((ws / "logs").glob("*.log")).read_text(encoding="utf-8")
     assert "\x1b" not in log and "\naccepted  forged" not in log
+
+
+def test_a_long_file_name_gets_its_errors_file_and_copy_under_names_the_file_system_takes(tmp_path):
+    ws = write_small_workspace(tmp_path / "ws")
+    name = "事" * 80 + "x" * 10 + ".xlsx"  # 255 bytes: the longest name the inbox can hold
+    assert len(name.encode()) == 255
+    bad_workbook(ws / "inbox" / name)
+    bad_workbook(ws / "inbox" / ("y" * 250 + ".xlsx"))
+    result = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
+    assert result.exit_code == 1, result.output
+    assert "accepted  payments.xlsx" in result.output  # the good workbook beside them is taken
+    names = sorted(p.name for p in (ws / "rejected").iterdir())
+    assert name in names and "y" * 250 + ".xlsx" in names
+    assert all(len(n.encode()) <= 255 for n in names) and len(names) == 6
+    errors = [n for n in names if n.endswith(".errors.txt")]
+    assert len(errors) == 2 and all("~" in n for n in errors)  # cut, with a hash of the full name
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 1  # the next run too
