@@ -49,6 +49,7 @@ from compensation_report.workspace import (
     load_config,
     move_to,
     sha256_of,
+    write_text_whole,
 )
 from compensation_report.xlsx import write_report
 
@@ -415,7 +416,7 @@ def finish(path: Path, sha: str, unfinished: tuple[int, str, str], checked: Chec
 def reject(path: Path, sha: str, problems: list[Problem], target: Path, sid: int, ledger: Ledger) -> FileOutcome:
     """Our own files first (errors, annotated copy), the user's file last."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    errors_file(target).write_text(errors_text(problems), encoding="utf-8")
+    write_text_whole(errors_file(target), errors_text(problems))
     if any(p.cell for p in problems):  # the workbook was readable: worth a copy with the bad cells marked
         write_annotated_copy(path, problems, annotated_file(target))
     return FileOutcome(printable(path.name), "rejected", sha, problems, moved_to=moved(ledger, sid, path, target),

@@ -6,6 +6,7 @@ here: `"000001"` stays text and `"n/a"` stays `"n/a"`; the validator decides wha
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 
@@ -137,10 +138,15 @@ def write_annotated_copy(source: Path, problems: list[Problem], target: Path) ->
     openpyxl reads every part, including the ones we never read."""
     if source.stat().st_size > ANNOTATE_MAX_BYTES:
         return None
+    partial = target.with_name(f".partial-{os.getpid()}{target.suffix}")  # never half a copy under its name
     try:
-        return run_isolated(annotate, source, problems, target)
+        run_isolated(annotate, source, problems, partial)
+        os.replace(partial, target)
+        return target
     except (ChildFailed, ChildRaised):
         return None
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def annotate(source: Path, problems: list[Problem], target: Path) -> Path:

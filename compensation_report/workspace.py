@@ -209,6 +209,17 @@ def free_name(folder: Path, name: str) -> Path:
     return target
 
 
+def write_text_whole(path: Path, text: str) -> Path:
+    """The file appears whole or not at all (a full disk or a kill mid-write leaves no half file)."""
+    partial = path.with_name(f".partial-{os.getpid()}{path.suffix}")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
 def errors_file(rejected: Path) -> Path:
     """Where a rejected workbook's problems are listed, beside it."""
     return rejected.parent / fitting(rejected.name, ".errors.txt")

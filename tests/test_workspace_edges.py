@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 
 from builders import incident, write_small_workspace, write_workbook
 from click.testing import CliRunner
@@ -96,3 +98,27 @@ def test_a_long_file_name_gets_its_errors_file_and_copy_under_names_the_file_sys
     errors = [n for n in names if n.endswith(".errors.txt")]
     assert len(errors) == 2 and all("~" in n for n in errors)  # cut, with a hash of the full name
     assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 1  # the next run too
+
+
+# Runs the CLI with openpyxl's save failing halfway, as when memory runs out while the copy is written.
+HALF_SAVE = """
+import sys
+from openpyxl.workbook.workbook import Workbook
+def save(self, filename):
+    with open(filename, "wb") as out:
+        out.write(b"PK\\x03\\x04 half a zip")
+    raise MemoryError
+Workbook.save = save
+from compensation_report.cli import main
+sys.argv = ["compensation-report", *sys.argv[1:]]
+main()
+"""
+
+
+def test_an_annotated_copy_that_fails_halfway_leaves_no_file_under_its_name(tmp_path):
+    ws = write_small_workspace(tmp_path / "ws")
+    bad_workbook(ws / "inbox" / "oct.xlsx")
+    done = subprocess.run([sys.executable, "-c", HALF_SAVE, "run", "-w", str(ws), "--period", "2026-10",
+                           "--no-email"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert sorted(p.name for p in (ws / "rejected").iterdir()) == ["oct.xlsx", "oct.xlsx.errors.txt"]
