@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= build/demo
 
-.PHONY: install demo test lint samples clean bench libreoffice docs golden picture email-picture
+.PHONY: install demo test test-spawn lint samples clean bench libreoffice docs golden picture email-picture
 
 install: $(VENV)/.installed
 
@@ -21,6 +21,13 @@ demo: install  ## a fresh workspace from sample_inputs/, then the monthly batch 
 
 test: install libreoffice lint
 	$(BIN)/python -m pytest -q
+
+# Children started as macOS and Windows start them (spawn): the tests of every child path, the readers,
+# the annotated copy, crashes and signals, the rendering, and runs end to end.
+SPAWN_TESTS := tests/test_bad_input.py tests/test_crash.py tests/test_signals.py tests/test_end_to_end.py \
+	tests/test_cli.py tests/test_xlsx_rows.py tests/test_workspace_edges.py
+test-spawn: install libreoffice
+	COMPENSATION_START_METHOD=spawn $(BIN)/python -m pytest -q $(SPAWN_TESTS)
 
 lint: install  ## ruff on the code, the tests and the tools; mypy on the package
 	$(BIN)/ruff check compensation_report tests tools bench

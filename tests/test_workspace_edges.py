@@ -100,7 +100,8 @@ def test_a_long_file_name_gets_its_errors_file_and_copy_under_names_the_file_sys
     assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 1  # the next run too
 
 
-# Runs the CLI with openpyxl's save failing halfway, as when memory runs out while the copy is written.
+# Runs the CLI with openpyxl's save failing halfway, as when memory runs out while the copy is written
+# (in the forked child that writes it).
 HALF_SAVE = """
 import sys
 from openpyxl.workbook.workbook import Workbook
@@ -119,6 +120,7 @@ def test_an_annotated_copy_that_fails_halfway_leaves_no_file_under_its_name(tmp_
     ws = write_small_workspace(tmp_path / "ws")
     bad_workbook(ws / "inbox" / "oct.xlsx")
     done = subprocess.run([sys.executable, "-c", HALF_SAVE, "run", "-w", str(ws), "--period", "2026-10",
-                           "--no-email"], capture_output=True, text=True, timeout=120)
+                           "--no-email"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COMPENSATION_START_METHOD": "fork"})  # the patch reaches the child
     assert done.returncode == 1, done.stderr
     assert sorted(p.name for p in (ws / "rejected").iterdir()) == ["oct.xlsx", "oct.xlsx.errors.txt"]

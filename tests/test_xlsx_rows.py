@@ -62,7 +62,9 @@ def one_sheet(rows: list[list[object]], columns: list[str],
 @pytest.fixture
 def small_pieces(monkeypatch):
     """Rows rendered 3 at a time, and blocks of 5 rows or more in pieces by forked children, so that
-    small tables cross every boundary the large ones do."""
+    small tables cross every boundary the large ones do (forked even in the suite's spawn run: the
+    pieces are a fork-only path)."""
+    monkeypatch.setenv("COMPENSATION_START_METHOD", "fork")
     monkeypatch.setattr(xlsx_rows, "CHUNK_ROWS", 3)
     monkeypatch.setattr(xlsx_rows, "PARALLEL_ROWS", 5)
     monkeypatch.setattr(xlsx_rows, "cores", lambda: 3)
