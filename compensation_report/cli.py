@@ -94,6 +94,8 @@ def run(workspace: Path, period: str | None, locale: str | None, no_email: bool,
         click.echo(_outcome_line(outcome))
         for detail in (outcome.problems + outcome.notes) if verbose else []:
             click.echo(f"    {detail}")
+    for name, why in result.left_behind:
+        click.echo(f"left      {name}: {why}")
     click.echo(f"Files: {len(result.outcomes)} ({result.count('accepted')} accepted, "
                f"{result.count('duplicate')} duplicate, {result.count('rejected')} rejected)")
     for rejection in result.rejected_earlier:

@@ -359,6 +359,17 @@ class Ledger:
         return self.db.execute("SELECT id, status, stored_as FROM submissions WHERE sha256=? AND moved_at IS NULL"
                                " AND stored_as IS NOT NULL ORDER BY id", (sha256,)).fetchall()
 
+    def record_left_in_inbox(self, sha256: str, file_name: str, submission_id: int) -> None:
+        """Bytes taken (and copied to their place) whose file the inbox would not let go of."""
+        self.db.execute("INSERT OR IGNORE INTO left_in_inbox (sha256, file_name, submission_id) VALUES (?, ?, ?)",
+                        (sha256, file_name, submission_id))
+
+    def left_in_inbox(self, sha256: str, file_name: str) -> str | None:
+        """When these bytes under this name were taken and left in the inbox: the day they were received."""
+        row = self.db.execute("SELECT s.received_at FROM left_in_inbox l JOIN submissions s ON s.id = l.submission_id"
+                              " WHERE l.sha256=? AND l.file_name=?", (sha256, file_name)).fetchone()
+        return row[0] if row else None
+
     def unmoved(self) -> list[tuple[int, str]]:
         """(id, stored_as) of every submission whose move is not recorded as done."""
         return self.db.execute("SELECT id, stored_as FROM submissions WHERE moved_at IS NULL"
@@ -729,6 +740,8 @@ def _to_version_3(db: sqlite3.Connection, root: Path) -> None:
     db.executemany("UPDATE submissions SET moved_at=? WHERE id=?",
                    [(received, sid) for sid, received, stored in rows if (root / stored).exists()])
     _execute_script(db, DELIVERIES_3)
+    db.execute("CREATE TABLE left_in_inbox (sha256 TEXT NOT NULL, file_name TEXT NOT NULL,"
+               " submission_id INTEGER NOT NULL, PRIMARY KEY (sha256, file_name))")
 
 
 DELIVERIES_3 = """

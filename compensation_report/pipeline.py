@@ -97,6 +97,7 @@ class RunResult:
     open_rejections: list[dict] = field(default_factory=list)  # rejected workbooks of the period not replaced
     changed_periods: list[str] = field(default_factory=list)  # the periods this run priced again
     other_reports: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)  # other periods' reports to send
+    left_behind: list[tuple[str, str]] = field(default_factory=list)  # inbox files not taken, and why
 
     @property
     def rejected(self) -> list[FileOutcome]:
@@ -176,9 +177,14 @@ def _monthly_run(config: Config, ledger: Ledger, standard: Standard, rates_sha: 
                  progress: Progress | None, verify: bool, run_id: int) -> RunResult:
     settle_moves(ledger, config)
     inbox = discover_inbox(config.folder("inbox"), config.settle_seconds, time.time())
-    arrivals = [(path, sha256_of(path)) for path in inbox]
+    arrivals, left_behind = arrivals_of(inbox, ledger)
     checks, ready = check_arrivals(arrivals, standard, ledger, progress)
-    outcomes = [log_outcome(ingest(path, sha, ledger, config, run_id, checks.get(path))) for path, sha in arrivals]
+    outcomes = []
+    for path, sha in arrivals:
+        try:
+            outcomes.append(log_outcome(ingest(path, sha, ledger, config, run_id, checks.get(path))))
+        except FileNotFoundError:
+            left_behind.append((printable(path.name), VANISHED))
     changed, outcome = results.refresh(ledger, standard, rates_sha, run_id, ready, keep=period)
     if verify:
         differences = results.verify(ledger, standard)
@@ -196,6 +202,7 @@ def _monthly_run(config: Config, ledger: Ledger, standard: Standard, rates_sha: 
                       result.gross, result.recovery, result.net)
     result.run_id = run_id
     result.changed_periods = changed
+    result.left_behind = left_behind
     # SPEC 1: the month's report, and one per [[email.burst]] unit, email or not
     result.unit_reports = [(burst, business_unit_report(ledger, result, burst.business_unit))
                            for burst in config.email.bursts]
@@ -350,7 +357,7 @@ def ingest(path: Path, sha: str, ledger: Ledger, config: Config, run_id: int,
         target = free_name(_archive(config, received), path.name)
         sid = ledger.record_submission(path.name, sha, size, received, "duplicate", run_id,
                                        stored_as=_rel(config, target))
-        return FileOutcome(printable(path.name), "duplicate", sha, moved_to=moved(ledger, sid, path, target),
+        return FileOutcome(printable(path.name), "duplicate", sha, moved_to=moved(ledger, sid, path, target, sha),
                            submission_id=sid)
     assert checked is not None, "every arrival not accepted before is checked (check_arrivals)"
     submission, problems = checked
@@ -368,7 +375,7 @@ def ingest(path: Path, sha: str, ledger: Ledger, config: Config, run_id: int,
                                        stored_as=_rel(config, target))
         revised = ledger.add_revisions(sid, submission.revisions)
     return FileOutcome(printable(path.name), "accepted", sha, incidents=list(submission.incidents["incident_id"]),
-                       revised=revised, notes=submission.notes, moved_to=moved(ledger, sid, path, target),
+                       revised=revised, notes=submission.notes, moved_to=moved(ledger, sid, path, target, sha),
                        submission_id=sid, periods=dict(incident_periods(submission)))
 
 
@@ -381,10 +388,16 @@ def settle_moves(ledger: Ledger, config: Config) -> None:
             ledger.mark_moved(sid, at)
 
 
-def moved(ledger: Ledger, sid: int, path: Path, target: Path) -> Path:
-    """The user's file moved to the place recorded for it, and the move recorded as done."""
-    place = move_to(path, target)
-    ledger.mark_moved(sid, datetime.now())
+def moved(ledger: Ledger, sid: int, path: Path, target: Path, sha: str) -> Path:
+    """The user's file moved to the place recorded for it, and the move recorded as done. A file the
+    inbox will not let go of is copied there and recorded once as left: later runs pass it by."""
+    place, removed = move_to(path, target)
+    with ledger.transaction():
+        ledger.mark_moved(sid, datetime.now())
+        if not removed:
+            ledger.record_left_in_inbox(sha, path.name, sid)
+    if not removed:
+        log.warning("%s could not be removed from the inbox; its copy is %s", printable(path.name), place)
     return place
 
 
@@ -407,7 +420,7 @@ def finish(path: Path, sha: str, unfinished: tuple[int, str, str], checked: Chec
         assert checked is not None, "a rejected workbook's bytes are checked again (check_arrivals)"
         outcome = reject(path, sha, checked[1], target, sid, ledger)
     else:
-        outcome = FileOutcome(printable(path.name), status, sha, moved_to=moved(ledger, sid, path, target),
+        outcome = FileOutcome(printable(path.name), status, sha, moved_to=moved(ledger, sid, path, target, sha),
                               submission_id=sid)
     outcome.recovered = True
     return outcome
@@ -419,8 +432,32 @@ def reject(path: Path, sha: str, problems: list[Problem], target: Path, sid: int
     write_text_whole(errors_file(target), errors_text(problems))
     if any(p.cell for p in problems):  # the workbook was readable: worth a copy with the bad cells marked
         write_annotated_copy(path, problems, annotated_file(target))
-    return FileOutcome(printable(path.name), "rejected", sha, problems, moved_to=moved(ledger, sid, path, target),
+    return FileOutcome(printable(path.name), "rejected", sha, problems, moved_to=moved(ledger, sid, path, target, sha),
                        submission_id=sid)
+
+
+VANISHED = "removed from the inbox while the run read it; not taken"
+
+
+def arrivals_of(inbox: list[Path], ledger: Ledger) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
+    """The inbox's files with their SHA-256, and those passed by: gone before they were read, or taken
+    by an earlier run that could not remove them."""
+    arrivals, left = [], []
+    for path in inbox:
+        try:
+            sha = sha256_of(path)
+        except FileNotFoundError:
+            left.append((printable(path.name), VANISHED))
+            continue
+        taken = ledger.left_in_inbox(sha, path.name)
+        if taken:
+            left.append((printable(path.name), f"taken on {taken[:10]}, but the inbox would not let it be moved; "
+                                               "remove it by hand"))
+        else:
+            arrivals.append((path, sha))
+    for name, why in left:
+        log.warning("left in the inbox: %s: %s", name, why)
+    return arrivals, left
 
 
 def _archive(config: Config, received: datetime) -> Path:

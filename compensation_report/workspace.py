@@ -190,13 +190,27 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def move_to(path: Path, target: Path) -> Path:
-    """Move a user's file to the place recorded for it, never over another file."""
+def move_to(path: Path, target: Path) -> tuple[Path, bool]:
+    """Move a user's file to the place recorded for it, never over another file: the place, and
+    whether the inbox let go of it. A symbolic link is replaced by a copy of the bytes it points to
+    (moved as a link it would dangle, relative, and the input would not be kept); what it points to
+    is left as it is. A file the inbox will not let us remove (an immutable file, a share that
+    forbids deleting) is copied and left where it is."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         target = free_name(target.parent, target.name)
-    shutil.move(str(path), str(target))
-    return target
+    if not path.is_symlink():
+        try:
+            os.rename(path, target)
+            return target, True
+        except OSError:  # another file system, or the inbox forbids it: copy, then let go
+            pass
+    shutil.copyfile(path, target)
+    try:
+        path.unlink()
+    except OSError:
+        return target, False
+    return target, True
 
 
 def free_name(folder: Path, name: str) -> Path:

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 
+import pytest
 from builders import incident, write_small_workspace, write_workbook
 from click.testing import CliRunner
 from test_month_after_month import emails, sample_workspace_with
@@ -124,3 +125,66 @@ def test_an_annotated_copy_that_fails_halfway_leaves_no_file_under_its_name(tmp_
                           env={**os.environ, "COMPENSATION_START_METHOD": "fork"})  # the patch reaches the child
     assert done.returncode == 1, done.stderr
     assert sorted(p.name for p in (ws / "rejected").iterdir()) == ["oct.xlsx", "oct.xlsx.errors.txt"]
+
+
+def test_a_symbolic_link_in_the_inbox_is_archived_as_the_bytes_it_points_to(tmp_path):
+    ws = write_small_workspace(tmp_path / "ws")
+    (ws / "shared").mkdir()
+    (ws / "inbox" / "payments.xlsx").rename(ws / "shared" / "payments.xlsx")
+    (ws / "inbox" / "payments.xlsx").symlink_to(os.path.join("..", "shared", "payments.xlsx"))  # relative
+    result = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
+    assert result.exit_code == 0 and "accepted  payments.xlsx: 2 incident(s)" in result.output
+    (archived,) = (ws / "archive").glob("*/payments.xlsx")
+    assert not archived.is_symlink()
+    assert archived.read_bytes() == (ws / "shared" / "payments.xlsx").read_bytes()  # and the original is kept
+    assert os.listdir(ws / "inbox") == []
+
+
+# Runs the CLI with a file removed from the inbox after the check read it, before it is stored.
+REMOVER = """
+import sys
+from pathlib import Path
+from compensation_report import pipeline
+original = pipeline.check_arrivals
+def check_arrivals(arrivals, *args, **kwargs):
+    checked = original(arrivals, *args, **kwargs)
+    next(path for path, _ in arrivals if path.name == "gone.xlsx").unlink()
+    return checked
+pipeline.check_arrivals = check_arrivals
+from compensation_report.cli import main
+sys.argv = ["compensation-report", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_file_removed_from_the_inbox_mid_run_is_named_and_the_others_taken(tmp_path):
+    ws = write_small_workspace(tmp_path / "ws")
+    write_workbook(ws / "inbox" / "gone.xlsx", {"Incidents": [incident("G", "2026-10-07 10:00", 1)],
+                                                "Losses": [{"incident_id": "G", "category": "REPAIR",
+                                                            "item": "review"}]})
+    os.utime(ws / "inbox" / "gone.xlsx", (1_700_000_000, 1_700_000_000))  # first in the inbox's order
+    done = subprocess.run([sys.executable, "-c", REMOVER, "run", "-w", str(ws), "--period", "2026-10", "--no-email"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "left      gone.xlsx: removed from the inbox while the run read it; not taken" in done.stdout
+    assert "accepted  payments.xlsx: 2 incident(s)" in done.stdout
+    assert "Period 2026-10: 2 incidents" in done.stdout
+
+
+@pytest.mark.skipif(shutil.which("chattr") is None or os.geteuid() != 0, reason="needs chattr +i (root)")
+def test_an_inbox_file_that_cannot_be_removed_is_taken_once_and_then_passed_by(tmp_path):
+    ws = write_small_workspace(tmp_path / "ws")
+    stuck = ws / "inbox" / "payments.xlsx"
+    subprocess.run(["chattr", "+i", str(stuck)], check=True)
+    try:
+        first = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
+        assert first.exit_code == 0, first.output
+        assert "accepted  payments.xlsx: 2 incident(s)" in first.output
+        second = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
+        assert second.exit_code == 0, second.output
+        assert "left      payments.xlsx: taken on " in second.output and "remove it by hand" in second.output
+        assert "Files: 0" in second.output and "Period 2026-10: 2 incidents" in second.output
+        assert len(list((ws / "archive").glob("*/*"))) == 1  # one copy, not one a run
+        assert stuck.exists()
+    finally:
+        subprocess.run(["chattr", "-i", str(stuck)], check=True)
