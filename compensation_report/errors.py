@@ -17,6 +17,13 @@ class ConfigError(CompensationError):
     exit_status = 2
 
 
+class WorkspaceError(CompensationError):
+    """The workspace's disk or folders refused a write (full, read only, no permission). The run
+    stopped where it was; the next run, once that is fixed, finishes what it began."""
+
+    exit_status = 2
+
+
 class BusyError(CompensationError):
     """Another run holds the workspace lock."""
 

@@ -596,14 +596,32 @@ def schema_version(db: sqlite3.Connection) -> int:
     return version
 
 
-def check_ledger_version(path: Path) -> None:
-    """LedgerError when the ledger was written by a newer release; opens it read only, changing nothing."""
-    if path.is_file():
+def check_ledger(path: Path, archive: Path) -> None:
+    """LedgerError, changing nothing, when the ledger cannot be used: written by a newer release, not a
+    database, or missing or empty beside an archive that earlier runs filled (starting afresh there
+    would forget the history and take archived workbooks dropped again as new)."""
+    if not path.is_file() or path.stat().st_size == 0:
+        archived = sum(1 for p in archive.glob("*/*") if p.is_file()) if archive.is_dir() else 0
+        if archived:
+            raise LedgerError(f"{path} is {'empty' if path.is_file() else 'missing'}, but {archive} holds {archived} "
+                              f"workbook(s) that a ledger recorded: starting afresh would lose their history. "
+                              f"Restore the ledger from a backup ({_backups(path)}), or move {archive} aside to "
+                              f"start a new history. Nothing was changed")
+        return
+    try:
         ledger = Ledger(path, read_only=True)
-        try:
-            refuse_newer(path, ledger.version)
-        finally:
-            ledger.close()
+    except sqlite3.DatabaseError as exc:
+        raise LedgerError(f"{path} cannot be read as a ledger ({exc}): restore it from a backup "
+                          f"({_backups(path)}). Nothing was changed") from exc
+    try:
+        refuse_newer(path, ledger.version)
+    finally:
+        ledger.close()
+
+
+def _backups(path: Path) -> str:
+    found = sorted(p.name for p in path.parent.glob(f"{path.name}.bak-*"))
+    return ", ".join(found) + " beside it, or your own" if found else "your own copies"
 
 
 def refuse_newer(path: Path, version: int) -> None:

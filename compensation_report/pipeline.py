@@ -27,7 +27,7 @@ from compensation_report.checking import Checked, Progress, check_and_price, che
 from compensation_report.codec import digest
 from compensation_report.errors import ConfigError, DeliveryError, Problem, Stopped, StoredResultsDiffer
 from compensation_report.input_templates import write_incident_template, write_rates_template
-from compensation_report.ledger import Ledger, check_ledger_version
+from compensation_report.ledger import Ledger, check_ledger
 from compensation_report.model import printable
 from compensation_report.periods import EMPTY_DIGEST, PeriodResult, figures_of, split_by_period, totals_of
 from compensation_report.pricing import ZERO, Priced, price
@@ -48,6 +48,7 @@ from compensation_report.workspace import (
     free_name,
     load_config,
     move_to,
+    plain_disk_errors,
     sha256_of,
     write_text_whole,
 )
@@ -130,24 +131,25 @@ def run_period(root: Path, period: str | None = None, locale: str | None = None,
     check_period(period)
     locale = locale or config.locale
     standard, rates_sha = load_standard(config.rates)
-    check_ledger_version(config.ledger_path)  # before anything is created: a refused ledger changes nothing
-    for folder in ("inbox", "archive", "rejected", "reports", "outbox"):
-        config.folder(folder).mkdir(exist_ok=True)
-    with RunLock(root) as lock, run_log(config.folder("logs"), period) as log_path:
-        if lock.taken_over:
-            log.warning("the run of process %s stopped without finishing; this run completes its work",
-                        lock.taken_over)
-        ledger = Ledger(config.ledger_path)
-        try:
-            if as_of:
-                result = as_of_report(config, ledger, (standard, rates_sha), period, locale, as_of, progress)
-            else:
-                result = monthly_run(config, ledger, standard, rates_sha, period, locale, progress, verify)
-            result.log, result.interrupted_run = log_path, lock.taken_over
-            if send_email and not as_of:
-                email_reports(config, ledger, result, standard, rates_sha, deliver)
-        finally:
-            ledger.close()
+    check_ledger(config.ledger_path, config.folder("archive"))  # before anything is created: nothing changes
+    with plain_disk_errors(root, config.ledger_path):
+        for folder in ("inbox", "archive", "rejected", "reports", "outbox"):
+            config.folder(folder).mkdir(exist_ok=True)
+        with RunLock(root) as lock, run_log(config.folder("logs"), period) as log_path:
+            if lock.taken_over:
+                log.warning("the run of process %s stopped without finishing; this run completes its work",
+                            lock.taken_over)
+            ledger = Ledger(config.ledger_path)
+            try:
+                if as_of:
+                    result = as_of_report(config, ledger, (standard, rates_sha), period, locale, as_of, progress)
+                else:
+                    result = monthly_run(config, ledger, standard, rates_sha, period, locale, progress, verify)
+                result.log, result.interrupted_run = log_path, lock.taken_over
+                if send_email and not as_of:
+                    email_reports(config, ledger, result, standard, rates_sha, deliver)
+            finally:
+                ledger.close()
     return result
 
 
@@ -242,7 +244,7 @@ def run_log(folder: Path, period: str) -> Iterator[Path]:
     """logs/run-<time>-<period>.log: what the run did, one line per workbook, every problem."""
     folder.mkdir(exist_ok=True)
     path = free_name(folder, f"run-{datetime.now():%Y%m%d-%H%M%S}-{period}.log")
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = QuietFileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
@@ -254,6 +256,14 @@ def run_log(folder: Path, period: str) -> Iterator[Path]:
     finally:
         log.removeHandler(handler)
         handler.close()
+
+
+class QuietFileHandler(logging.FileHandler):
+    """The run's log file. A line that cannot be written (a full disk) is dropped: logging's own report
+    is a traceback on stderr for every line, and the run's own error says what is wrong, in words."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        return
 
 
 def log_outcome(outcome: FileOutcome) -> FileOutcome:
@@ -691,8 +701,8 @@ def send_outbox(root: Path) -> tuple[list[Path], list[str]]:
     that cannot be composed again without a run (an email of release 0.1.0) is held back, and named:
     the next run sends its period's report."""
     config = load_config(root)
-    check_ledger_version(config.ledger_path)
-    with RunLock(root):
+    check_ledger(config.ledger_path, config.folder("archive"))
+    with plain_disk_errors(root, config.ledger_path), RunLock(root):
         ledger = Ledger(config.ledger_path)
         try:
             held = dispatch.refresh_waiting(config, ledger)

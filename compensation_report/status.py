@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -42,7 +43,11 @@ def workspace_status(root: Path) -> WorkspaceStatus:
     if not config.ledger_path.is_file():
         status.ledger = "none yet: the first run creates it"
         return status
-    ledger = Ledger(config.ledger_path, read_only=True)
+    try:
+        ledger = Ledger(config.ledger_path, read_only=True)
+    except sqlite3.DatabaseError as exc:
+        status.ledger = f"cannot be read ({exc}): restore it from a backup before the next run"
+        return status
     try:
         if ledger.version != SCHEMA_VERSION:
             status.ledger = (f"written by release {RELEASES.get(ledger.version, 'newer than this one')}: "

@@ -9,13 +9,16 @@ import errno
 import hashlib
 import os
 import shutil
+import sqlite3
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from compensation_report.errors import BusyError, ConfigError
+from compensation_report.errors import BusyError, ConfigError, WorkspaceError
 from compensation_report.schema import EXCEL_SUFFIXES
 
 LOCALES = ("en", "zh-CN")
@@ -221,6 +224,36 @@ def free_name(folder: Path, name: str) -> Path:
         n += 1
         target = folder / fitting(stem, f" ({n}){suffix}")
     return target
+
+
+FULL = (errno.ENOSPC, errno.EDQUOT)
+REFUSED = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+@contextmanager
+def plain_disk_errors(root: Path, ledger: Path) -> Iterator[None]:
+    """A full disk, a read-only or forbidden folder, said in words naming the place and what to do
+    (exit 2), instead of an unexpected error; the same for the ledger's own writes."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "full" in str(exc):
+            raise WorkspaceError(f"the disk holding {ledger} is full: free some space and run again; the next "
+                                 "run finishes what this one began") from exc
+        if "readonly" in str(exc) or "read-only" in str(exc):
+            raise WorkspaceError(f"{ledger} cannot be written ({exc}): give the account that runs "
+                                 "compensation-report write access to it and its folder, then run again") from exc
+        raise
+    except OSError as exc:
+        place = exc.filename or root
+        if exc.errno in FULL:
+            raise WorkspaceError(f"the disk holding {place} is full: free some space and run again; the next "
+                                 "run finishes what this one began") from exc
+        if exc.errno in REFUSED:
+            raise WorkspaceError(f"{place} cannot be written ({exc.strerror}): give the account that runs "
+                                 f"compensation-report write access to {Path(place).parent}, or make it writable "
+                                 "again, then run again; the next run finishes what this one began") from exc
+        raise
 
 
 def write_text_whole(path: Path, text: str) -> Path:

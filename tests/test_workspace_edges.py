@@ -188,3 +188,79 @@ def test_an_inbox_file_that_cannot_be_removed_is_taken_once_and_then_passed_by(t
         assert stuck.exists()
     finally:
         subprocess.run(["chattr", "-i", str(stuck)], check=True)
+
+
+def test_a_missing_or_empty_ledger_beside_a_filled_archive_is_refused(tmp_path):
+    ws = write_small_workspace(tmp_path / "ws")
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 0
+    (ws / "ledger.sqlite").write_bytes(b"")
+    shutil.copy(next((ws / "archive").glob("*/payments.xlsx")), ws / "inbox" / "payments.xlsx")
+    result = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
+    assert result.exit_code == 2
+    assert "ledger.sqlite is empty, but" in result.output and "holds 1 workbook(s)" in result.output
+    assert (ws / "inbox" / "payments.xlsx").exists() and (ws / "ledger.sqlite").stat().st_size == 0
+    (ws / "ledger.sqlite").unlink()
+    assert "ledger.sqlite is missing" in invoke("run", "-w", ws, "--period", "2026-10").output
+
+
+def test_a_corrupt_ledger_is_refused_naming_it_and_its_backups(tmp_path):
+    ws = write_small_workspace(tmp_path / "ws")
+    (ws / "ledger.sqlite").write_bytes(b"this is not a database" * 100)
+    (ws / "ledger.sqlite.bak-0.2.0").write_bytes(b"")
+    result = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
+    assert result.exit_code == 2
+    assert "ledger.sqlite cannot be read as a ledger (file is not a database)" in result.output
+    assert "ledger.sqlite.bak-0.2.0 beside it" in result.output
+    assert (ws / "inbox" / "payments.xlsx").exists()
+    assert "cannot be read" in invoke("status", "-w", ws).output
+
+
+@pytest.mark.skipif(shutil.which("chattr") is None or os.geteuid() != 0, reason="needs chattr +i (root)")
+def test_an_archive_that_cannot_be_written_is_named_with_what_to_do(tmp_path):
+    ws = write_small_workspace(tmp_path / "ws")
+    (ws / "archive").mkdir()
+    subprocess.run(["chattr", "+i", str(ws / "archive")], check=True)
+    try:
+        done = subprocess.run([sys.executable, "-m", "compensation_report", "run", "-w", str(ws), "--period",
+                               "2026-10", "--no-email"], capture_output=True, text=True, timeout=120)
+    finally:
+        subprocess.run(["chattr", "-i", str(ws / "archive")], check=True)
+    assert done.returncode == 2, done.stderr
+    assert f"{ws / 'archive'}" in done.stderr and "cannot be written (Operation not permitted)" in done.stderr
+    assert "Traceback" not in done.stderr and (ws / "inbox" / "payments.xlsx").exists()
+    again = subprocess.run([sys.executable, "-m", "compensation_report", "run", "-w", str(ws), "--period", "2026-10",
+                            "--no-email"], capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "Period 2026-10: 2 incidents" in again.stdout
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(disk)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("needs to mount a small tmpfs (root)")
+    yield disk
+    subprocess.run(["umount", str(disk)], check=True)
+
+
+@pytest.mark.parametrize("room", [4_000, 40_000, 150_000])  # bytes left: the run stops at different steps
+def test_a_full_disk_is_said_in_words_and_the_next_run_finishes(small_disk, room):
+    ws = write_small_workspace(small_disk / "ws")
+    filler = small_disk / "filler"
+    with open(filler, "wb", buffering=0) as out:  # fill the disk, then give back a few kilobytes
+        try:
+            while True:
+                out.write(b"\0" * 4096)
+        except OSError:
+            pass
+    os.truncate(filler, filler.stat().st_size - room)
+    run = [sys.executable, "-m", "compensation_report", "run", "-w", str(ws), "--period", "2026-10", "--no-email"]
+    done = subprocess.run(run, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "is full: free some space and run again" in done.stderr
+    assert "Traceback" not in done.stderr
+    filler.unlink()
+    again = subprocess.run(run, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "Period 2026-10: 2 incidents, gross 125,553.05" in again.stdout
