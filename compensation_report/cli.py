@@ -183,9 +183,12 @@ def template(kind: str, out: Path, workspace: Path) -> None:
 
 @cli.command()
 @workspace_option
-def send(workspace: Path) -> None:
+@click.option("--retry-failed", is_flag=True,
+              help="Try again the recipients the mail server refused for good (a 5xx reply), e.g. once a "
+                   "mailbox is fixed.")
+def send(workspace: Path, retry_failed: bool) -> None:
     """Deliver emails still waiting in outbox/."""
-    sent, held = pipeline.send_outbox(workspace)
+    sent, held = pipeline.send_outbox(workspace, retry_failed)
     for name in held:
         click.echo(f"Not sent: {name}: its period's figures changed since it was written (outbox/superseded/); "
                    "the next run sends the period's current report")
@@ -220,7 +223,12 @@ def status(workspace: Path) -> None:
                + ("waiting to be sent ('compensation-report send')" if report.mode == "smtp"
                   else "written for your mail system to pick up ([email] mode = \"outbox\")"))
     for name in report.outbox:
-        click.echo(f"  {name}")
+        click.echo(f"  {printable(name)}")
+    click.echo(f"Refused for good by the mail server: {len(report.failed)}"
+               + (" ('compensation-report send --retry-failed' tries them again)" if report.failed else ""))
+    for failure in report.failed:
+        click.echo(f"  {printable(failure['file_name'])} to {failure['recipient']} on "
+                   f"{failure['failed_at'][:16].replace('T', ' ')}: {failure['reply']}")
 
 
 def main() -> None:

@@ -262,10 +262,27 @@ class Ledger:
                             " WHERE message_id=? AND recipient=?",
                             [(at.isoformat(), message_id, r) for r in recipients])
 
-    def not_delivered(self, message_id: str, recipients: list[str], error: str) -> None:
-        self.db.executemany("UPDATE deliveries SET attempts=attempts+1, last_error=?"
+    def not_delivered(self, message_id: str, recipients: list[str], error: str, at: datetime,
+                      for_good: bool = False) -> None:
+        """Not taken this time; `for_good`: refused permanently (5xx), tried again only when asked."""
+        self.db.executemany("UPDATE deliveries SET attempts=attempts+1, last_error=?, status=?, failed_at=?"
                             " WHERE message_id=? AND recipient=?",
-                            [(error, message_id, r) for r in recipients])
+                            [(error, "failed" if for_good else "waiting", at.isoformat() if for_good else None,
+                              message_id, r) for r in recipients])
+
+    def has_failed(self, message_id: str) -> bool:
+        return self.db.execute("SELECT 1 FROM deliveries WHERE message_id=? AND status='failed' LIMIT 1",
+                               (message_id,)).fetchone() is not None
+
+    def failed_deliveries(self) -> list[dict]:
+        """Recipients the server refused for good: file, recipient, its reply, when."""
+        rows = self.db.execute("SELECT file_name, recipient, last_error, failed_at FROM deliveries"
+                               " WHERE status='failed' ORDER BY failed_at, rowid").fetchall()
+        return [dict(zip(("file_name", "recipient", "reply", "failed_at"), row)) for row in rows]
+
+    def retry_failed(self) -> int:
+        """Failed recipients waiting again (`send --retry-failed`); how many."""
+        return self.db.execute("UPDATE deliveries SET status='waiting', failed_at=NULL WHERE status='failed'").rowcount
 
     def message_sent(self, message_id: str) -> None:
         """Every recipient has it."""
@@ -771,9 +788,11 @@ CREATE TABLE deliveries_3 (
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     sent_at TEXT,
+    failed_at TEXT,
     PRIMARY KEY (message_id, recipient)
 );
-INSERT INTO deliveries_3 SELECT message_id, recipient, file_name, status, attempts, last_error, sent_at FROM deliveries;
+INSERT INTO deliveries_3 (message_id, recipient, file_name, status, attempts, last_error, sent_at)
+    SELECT message_id, recipient, file_name, status, attempts, last_error, sent_at FROM deliveries;
 DROP TABLE deliveries;
 ALTER TABLE deliveries_3 RENAME TO deliveries
 """

@@ -7,6 +7,7 @@ import os
 import smtplib
 import ssl
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -93,8 +94,10 @@ def pending(outbox: Path) -> list[Path]:
 def deliver(outbox: Path, smtp: SmtpConfig, ledger: Ledger) -> list[Path]:
     """Send every .eml waiting in outbox/, once to each recipient: the ledger records who has each
     message, so a re-run or `send` never sends anyone a message twice. A message moves to
-    outbox/sent/ when every recipient has it; DeliveryError (exit 3) names those still waiting.
-    When the server cannot be reached, the messages after it are left for the next try."""
+    outbox/sent/ when every recipient has it; DeliveryError (exit 3) names those not reached. A
+    recipient the server refuses for good (5xx) is recorded as failed and said once: the message
+    stays in outbox/ for `send --retry-failed`. When the server cannot be reached, the messages after
+    it are left for the next try."""
     sent, failures = [], []
     for path in pending(outbox):
         content = path.read_bytes()
@@ -102,12 +105,16 @@ def deliver(outbox: Path, smtp: SmtpConfig, ledger: Ledger) -> list[Path]:
         message_id = str(message["Message-ID"] or f"<{hashlib.sha256(content).hexdigest()}@outbox>")
         ledger.expect_delivery(message_id, path.name, recipients_of(message))
         waiting = ledger.waiting_recipients(message_id)
+        if not waiting and ledger.has_failed(message_id):
+            continue  # said when it failed; `send --retry-failed` tries again
         refused, unreachable = _deliver_with_retries(message, waiting, smtp) if waiting else ({}, False)
-        ledger.delivered(message_id, [r for r in waiting if r not in refused], datetime.now(UTC))
-        for reason in set(refused.values()):
-            who = [r for r, why in refused.items() if why == reason]
-            ledger.not_delivered(message_id, who, reason)
-            failures.append(f"{path.name} to {', '.join(who)}: {reason}")
+        now = datetime.now(UTC)
+        ledger.delivered(message_id, [r for r in waiting if r not in refused], now)
+        for refusal in set(refused.values()):
+            who = [r for r, why in refused.items() if why == refusal]
+            ledger.not_delivered(message_id, who, refusal.reason, now, for_good=refusal.for_good)
+            failures.append(f"{path.name} to {', '.join(who)}: {refusal.reason}"
+                            + (" (refused for good: 'send --retry-failed' tries again)" if refusal.for_good else ""))
         if not refused:
             ledger.message_sent(message_id)
             (outbox / "sent").mkdir(exist_ok=True)
@@ -132,8 +139,19 @@ def recipients_of(message: EmailMessage) -> list[str]:
     return list(first.values())
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why the server did not take a message for a recipient; `for_good` when it refused the
+    recipient or the message itself permanently (a 5xx reply to RCPT or DATA): trying again as it is
+    cannot help. A refusal of our login, our sender address or our certificate is the workspace's
+    configuration instead: it keeps waiting for the configuration to be fixed."""
+
+    reason: str
+    for_good: bool = False
+
+
 def _deliver_with_retries(message: EmailMessage, recipients: list[str],
-                          smtp: SmtpConfig) -> tuple[dict[str, str], bool]:
+                          smtp: SmtpConfig) -> tuple[dict[str, Refusal], bool]:
     """The recipients the server did not take, with its reason, and whether the server could not be
     reached at all. A server that is down, drops the connection before taking the message or answers
     "try later" (4xx) is tried again, waiting longer each time."""
@@ -142,12 +160,13 @@ def _deliver_with_retries(message: EmailMessage, recipients: list[str],
             return _deliver_once(message, recipients, smtp), False
         except (OSError, smtplib.SMTPException) as exc:
             if _permanent(exc) or attempt == smtp.attempts - 1:
-                return dict.fromkeys(recipients, _reason(exc)), not isinstance(exc, smtplib.SMTPResponseException)
+                refusal = Refusal(_reason(exc), isinstance(exc, smtplib.SMTPDataError) and exc.smtp_code >= 500)
+                return dict.fromkeys(recipients, refusal), not isinstance(exc, smtplib.SMTPResponseException)
             time.sleep(smtp.retry_seconds * 2 ** attempt)
     raise AssertionError("attempts is at least 1 (load_config checks it)")
 
 
-def _deliver_once(message: EmailMessage, recipients: list[str], smtp: SmtpConfig) -> dict[str, str]:
+def _deliver_once(message: EmailMessage, recipients: list[str], smtp: SmtpConfig) -> dict[str, Refusal]:
     """One try. Once the server has taken the message, nothing after it (QUIT) can make it a failure:
     trying again would send it twice."""
     client = _connect(smtp)
@@ -163,7 +182,7 @@ def _deliver_once(message: EmailMessage, recipients: list[str], smtp: SmtpConfig
         client.quit()
     except (OSError, smtplib.SMTPException):
         client.close()
-    return {r: f"{code} {text.decode('utf-8', 'replace')}" for r, (code, text) in refused.items()}
+    return {r: Refusal(f"{code} {text.decode('utf-8', 'replace')}", code >= 500) for r, (code, text) in refused.items()}
 
 
 def _connect(smtp: SmtpConfig) -> smtplib.SMTP:

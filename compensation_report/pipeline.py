@@ -695,16 +695,19 @@ def changed_reports(config: Config, ledger: Ledger, result: RunResult, standard:
     return reports
 
 
-def send_outbox(root: Path) -> tuple[list[Path], list[str]]:
+def send_outbox(root: Path, retry_failed: bool = False) -> tuple[list[Path], list[str]]:
     """`send`: deliver what waits in outbox/, under the workspace lock so a run cannot send it too. A
     waiting email whose period has a later report with other figures goes out as that report; one
     that cannot be composed again without a run (an email of release 0.1.0) is held back, and named:
-    the next run sends its period's report."""
+    the next run sends its period's report. `retry_failed`: recipients the server refused for good
+    are tried again."""
     config = load_config(root)
     check_ledger(config.ledger_path, config.folder("archive"))
     with plain_disk_errors(root, config.ledger_path), RunLock(root):
         ledger = Ledger(config.ledger_path)
         try:
+            if retry_failed:
+                ledger.retry_failed()
             held = dispatch.refresh_waiting(config, ledger)
             return mail.deliver(config.folder("outbox"), config.email.smtp, ledger), held
         finally:

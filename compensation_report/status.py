@@ -31,6 +31,7 @@ class WorkspaceStatus:
     periods: list[PeriodStatus] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)  # periods the next run prices again
     outbox: list[str] = field(default_factory=list)  # emails waiting in outbox/
+    failed: list[dict] = field(default_factory=list)  # recipients the mail server refused for good
     ledger: str = ""  # the ledger's release, when it is not this one's
     mode: str = "outbox"  # [email] mode: in outbox mode the emails in outbox/ are for the mail system to take
 
@@ -57,6 +58,7 @@ def workspace_status(root: Path) -> WorkspaceStatus:
         status.rejected = [{**r, "first_problem": first_problem(config.root, r["stored_as"])}
                            for r in ledger.open_rejections()]
         status.periods, status.stale = period_statuses(ledger)
+        status.failed = ledger.failed_deliveries() if ledger.version >= 3 else []
     finally:
         ledger.close()
     return status

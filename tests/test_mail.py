@@ -26,19 +26,23 @@ from compensation_report.cli import cli
 class Inbox:
     """What the server received; `refuse` recipients get 550, `drop` hangs up in the middle of DATA."""
 
-    def __init__(self, refuse: tuple[str, ...] = (), drop: bool = False, quit_answer: str = "221 Bye"):
+    def __init__(self, refuse: tuple[str, ...] = (), drop: bool = False, quit_answer: str = "221 Bye",
+                 later: tuple[str, ...] = ()):
         self.messages, self.refuse, self.drop, self.quit_answer = [], refuse, drop, quit_answer
+        self.later = later  # recipients told "try later" (450)
         self.logins: list[tuple[str, str, str]] = []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
             return "550 5.1.1 no such mailbox here"
+        if address in self.later:
+            return "450 4.2.1 mailbox busy, try later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.drop:
-            session.transport.close()  # the connection is lost before the server says it has the message
+            server.transport.close()  # the connection is lost before the server says it has the message
             return "421 gone"
         self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default)))
         return "250 OK"
@@ -172,20 +176,22 @@ def test_a_certificate_that_is_not_trusted_is_refused(tmp_path, smtp_port, certi
     assert inbox.messages == [] and len(list((ws / "outbox").glob("*.eml"))) == 1
 
 
-@pytest.mark.parametrize("trouble", ["refused", "dropped"])
+@pytest.mark.parametrize("trouble", ["refused", "busy", "dropped"])
 def test_each_recipient_gets_the_message_exactly_once_across_failures_and_sends(tmp_path, smtp_port, trouble):
     ws = write_small_workspace(tmp_path / "ws", mode="smtp", port=smtp_port,
                                to=("finance@example.com", "cfo@example.com"))
-    failing = Inbox(refuse=("cfo@example.com",)) if trouble == "refused" else Inbox(drop=True)
+    failing = {"refused": Inbox(refuse=("cfo@example.com",)), "busy": Inbox(later=("cfo@example.com",)),
+               "dropped": Inbox(drop=True)}[trouble]
     with serving(smtp_port, failing) as _:
         result = invoke("run", "-w", ws, "--period", "2026-10")
     assert result.exit_code == 3 and "stays in" in result.output and "Report:" in result.output
     assert len(list((ws / "outbox").glob("*.eml"))) == 1  # nothing lost
     got_before = [r for recipients, _ in failing.messages for r in recipients]
-    assert got_before == (["finance@example.com"] if trouble == "refused" else [])
+    assert got_before == (["finance@example.com"] if trouble in ("refused", "busy") else [])
 
-    with serving(smtp_port) as inbox:
-        first, second = invoke("send", "-w", ws), invoke("send", "-w", ws)
+    with serving(smtp_port) as inbox:  # a refusal for good is tried again when asked
+        first = invoke("send", "-w", ws, *(["--retry-failed"] if trouble == "refused" else []))
+        second = invoke("send", "-w", ws)
     assert (first.exit_code, second.exit_code) == (0, 0) and "Sent 0 email(s)" in second.output
     got_after = [r for recipients, _ in inbox.messages for r in recipients]
     assert sorted(got_before + got_after) == ["cfo@example.com", "finance@example.com"]  # each once
@@ -303,3 +309,23 @@ def test_an_address_written_twice_in_different_case_gets_one_message(tmp_path, s
     with serving(smtp_port) as inbox:
         assert invoke("run", "-w", ws, "--period", "2026-10").exit_code == 0
     assert [recipients for recipients, _ in inbox.messages] == [["Finance@example.com"]]
+
+
+def test_a_recipient_refused_for_good_fails_once_shows_in_status_and_is_retried_when_asked(tmp_path, smtp_port):
+    ws = write_small_workspace(tmp_path / "ws", mode="smtp", port=smtp_port,
+                               to=("finance@example.com", "gone@example.com"))
+    with serving(smtp_port, Inbox(refuse=("gone@example.com",))) as inbox:
+        run = invoke("run", "-w", ws, "--period", "2026-10")
+        assert run.exit_code == 3
+        assert "gone@example.com: 550 5.1.1 no such mailbox here (refused for good" in run.output
+        again = invoke("send", "-w", ws)
+        assert again.exit_code == 0 and "Sent 0 email(s)" in again.output  # not tried again, not said again
+    assert [r for recipients, _ in inbox.messages for r in recipients] == ["finance@example.com"]
+    status = invoke("status", "-w", ws).output
+    assert "Refused for good by the mail server: 1" in status
+    assert "compensation_report_2026-10.eml to gone@example.com on " in status and "550 5.1.1" in status
+    with serving(smtp_port) as fixed:
+        retried = invoke("send", "-w", ws, "--retry-failed")
+    assert retried.exit_code == 0 and "Sent 1 email(s)" in retried.output
+    assert [r for recipients, _ in fixed.messages for r in recipients] == ["gone@example.com"]
+    assert "Refused for good by the mail server: 0" in invoke("status", "-w", ws).output
