@@ -155,8 +155,10 @@ SETTINGS = SheetSpec(
     min_rows=1,
     columns=(
         Column("key", "text", True,
-               about=("reporting_currency (required), standard_name or version",
-                      "reporting_currency（必填）、standard_name 或 version")),
+               about=("reporting_currency (required), standard_name, version, or ordinary_items (display "
+                      "items Losses may list, e.g. CUSTOMER.sla_credit)",
+                      "reporting_currency（必填）、standard_name、version 或 ordinary_items（损失明细可列出的展示项目，"
+                      "如 CUSTOMER.sla_credit）")),
         Column("value", "text", False,
                about=("The key's value", "该键的值")),
     ),

@@ -7,10 +7,12 @@ as XlsxWriter renders them. The rest (formulas, booleans, over-long text, infini
 XlsxWriter's own write methods. tests/test_xlsx_rows.py checks the file is byte for byte the one that
 XlsxWriter's write methods make for the same cells.
 
-It relies on XlsxWriter internals that are stable since 1.x: the cell table, the shared string table,
-the row writer (_write_rows, _calculate_spans, _write_row, _write_cell, _check_dimensions), the chart
-cache (_get_range_data) and the formula preparation (_prepare_formula); XlsxWriter is pinned to 3.3.x.
-Long tables are rendered in pieces by forked children, one per core, on Linux (elsewhere in one piece).
+It relies on XlsxWriter internals, every one listed in INTERNALS: the methods it replaces, those it
+calls, and the state it reads and writes. They are checked against the versions in XLSXWRITER (at
+import: another version is refused with what to do; pyproject.toml pins the same range), and
+tests/test_xlsx_rows.py checks that each exists on XlsxWriter's own classes and that the file is byte
+for byte the one XlsxWriter's unmodified Worksheet writes through its public methods.
+Long tables are rendered in pieces by forked children, one per core (under spawn in one piece).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from itertools import chain
 from math import isfinite
 
 import pandas as pd
+import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
@@ -38,6 +41,56 @@ from xlsxwriter.worksheet import Worksheet
 from compensation_report.cells import sheet_ref
 from compensation_report.isolation import cores, end_with_parent, start_method
 from compensation_report.tables import Formula, Link
+
+XLSXWRITER = ((3, 3, 1), (3, 4))  # tested from, and up to (not included)
+INTERNALS = {  # XlsxWriter's names this module depends on, by the class that has them
+    "Worksheet methods replaced": ("_write_rows", "_calculate_spans", "_prepare_formula", "_get_range_data"),
+    "Worksheet methods called": ("_write_row", "_write_cell", "_check_dimensions", "_xml_end_tag",
+                                 "_convert_date_time"),
+    "Worksheet state": ("table", "str_table", "row_spans", "row_info", "comments", "dim_rowmin", "dim_rowmax",
+                        "xls_rowmax", "xls_strmax", "use_future_functions", "default_row_height",
+                        "original_row_height", "excel_version", "constant_memory", "fh", "tmpdir"),
+    "SharedStringTable state": ("string_table", "unique_count", "count"),
+    "Format methods called": ("_get_xf_index",),
+    "cell tuples": ("format",),
+}
+
+
+def check_xlsxwriter(version: str) -> None:
+    """ImportError, saying what to do, for an XlsxWriter outside the tested versions."""
+    numbers = tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+    low, high = XLSXWRITER
+    if not low <= numbers < high:
+        raise ImportError(
+            f"compensation-report writes its report through XlsxWriter internals tested with XlsxWriter "
+            f"{'.'.join(map(str, low))} to below {'.'.join(map(str, high))}; XlsxWriter {version} is installed. "
+            f"Install a tested one: pip install 'xlsxwriter>={'.'.join(map(str, low))},<{'.'.join(map(str, high))}'")
+
+
+check_xlsxwriter(xlsxwriter.__version__)
+
+
+def write_cell(sheet: Worksheet, row: int, col: int, value: object, fmt: Format) -> bool:
+    """One report value through XlsxWriter's public write methods (the rare cells of the bulk writer,
+    and every cell of the tests' reference). False: nothing written."""
+    value = excel_value(value)
+    if value is None:
+        return False
+    if isinstance(value, Formula):
+        status = sheet.write_formula(row, col, value.text, fmt, excel_value(value.value))
+    elif isinstance(value, Link):  # in XlsxWriter's hyperlink style, not the column's
+        status = sheet.write_url(row, col, f"internal:{sheet_ref(value.sheet, value.cell)}", None, value.text)
+        if status not in (0, -2):  # a link Excel cannot hold (too long, too many): its text alone
+            status = sheet.write_string(row, col, value.text, fmt)
+    elif isinstance(value, bool):
+        status = sheet.write_boolean(row, col, value, fmt)
+    elif isinstance(value, (int, float)):
+        status = sheet.write_number(row, col, value, fmt)
+    elif isinstance(value, datetime):
+        status = sheet.write_datetime(row, col, value, fmt)
+    else:
+        status = sheet.write_string(row, col, str(value), fmt)
+    return status in (0, -2)  # -2: text cut to Excel's 32,767 characters, but written
 
 
 def excel_value(value: object) -> object:
@@ -141,25 +194,7 @@ class BulkRowsWorksheet(Worksheet):
         spans.into(self)
 
     def _write_by_xlsxwriter(self, row: int, col: int, value: object, fmt: Format) -> bool:
-        """The rare cells, through XlsxWriter's own methods into its cell table. False: nothing written."""
-        value = excel_value(value)
-        if value is None:
-            return False
-        if isinstance(value, Formula):
-            status = self.write_formula(row, col, value.text, fmt, excel_value(value.value))
-        elif isinstance(value, Link):  # in XlsxWriter's hyperlink style, not the column's
-            status = self.write_url(row, col, f"internal:{sheet_ref(value.sheet, value.cell)}", None, value.text)
-            if status not in (0, -2):  # a link Excel cannot hold (too long, too many): its text alone
-                status = self.write_string(row, col, value.text, fmt)
-        elif isinstance(value, bool):
-            status = self.write_boolean(row, col, value, fmt)
-        elif isinstance(value, (int, float)):
-            status = self.write_number(row, col, value, fmt)
-        elif isinstance(value, datetime):
-            status = self.write_datetime(row, col, value, fmt)
-        else:
-            status = self.write_string(row, col, str(value), fmt)
-        return status in (0, -2)  # -2: text cut to Excel's 32,767 characters, but written
+        return write_cell(self, row, col, value, fmt)
 
     def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
         """XlsxWriter's, which runs 29 searches for newer Excel functions (_xlfn.) on every formula; one

@@ -22,6 +22,7 @@ import pytest
 import xlsxwriter
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from xlsxwriter.worksheet import Worksheet
 
 from compensation_report import pipeline, xlsx, xlsx_rows
 from compensation_report.tables import Block, Formula, Link, SheetTable
@@ -30,17 +31,26 @@ from compensation_report.xlsx_rows import BulkRowsWorksheet
 CREATED = datetime(2026, 11, 1, 8, 0)
 
 
-def write_cell_by_cell(ws, first_row: int, rows: list[list[object]], formats: list) -> None:
-    """The reference: each cell through XlsxWriter's own write methods (write_number, write_string, …)."""
-    for r, row in enumerate(rows, start=first_row):
-        for j, value in enumerate(row):
-            ws._write_by_xlsxwriter(r, j, value, formats[j])
+class StockWorksheet(Worksheet):
+    """The reference: XlsxWriter's own Worksheet with none of its methods replaced, each cell written
+    through its public write methods (write_number, write_string, …), as the report was written before
+    the bulk writer existed."""
+
+    def write_rows(self, first_row: int, rows: list[list[object]], formats: list) -> None:
+        for r, row in enumerate(rows, start=first_row):
+            for j, value in enumerate(row):
+                xlsx_rows.write_cell(self, r, j, value, formats[j])
+
+
+def test_the_reference_replaces_nothing_of_xlsxwriters_worksheet():
+    assert [name for name in vars(StockWorksheet) if not name.startswith("__")] == ["write_rows"]
+    assert not hasattr(Worksheet, "write_rows")
 
 
 def write_both_ways(sheets: list[SheetTable], folder: Path, monkeypatch, number_formats=None) -> tuple[Path, Path]:
     bulk = xlsx.write_report(sheets, folder / "bulk.xlsx", CREATED, None, number_formats)
     with monkeypatch.context() as patched:
-        patched.setattr(BulkRowsWorksheet, "write_rows", write_cell_by_cell)
+        patched.setattr(xlsx, "BulkRowsWorksheet", StockWorksheet)
         reference = xlsx.write_report(sheets, folder / "reference.xlsx", CREATED, None, number_formats)
     return bulk, reference
 
@@ -114,8 +124,8 @@ def test_rows_of_different_widths_share_spans_in_groups_of_16_rows_as_in_xlsxwri
 @pytest.mark.parametrize("value", [float("inf"), Decimal("1E+400"), Fraction(10**400),
                                    datetime(2026, 10, 1, tzinfo=UTC)])
 def test_a_value_excel_cannot_hold_fails_as_in_xlsxwriter(tmp_path, monkeypatch, value):
-    for write_rows in (BulkRowsWorksheet.write_rows, write_cell_by_cell):
-        monkeypatch.setattr(BulkRowsWorksheet, "write_rows", write_rows)
+    for sheet_class in (BulkRowsWorksheet, StockWorksheet):
+        monkeypatch.setattr(xlsx, "BulkRowsWorksheet", sheet_class)
         with pytest.raises((TypeError, OverflowError)) as failure:
             xlsx.write_report(one_sheet([["x", value]], ["text", "amount"]), tmp_path / "bad.xlsx", CREATED)
         assert "NAN/INF" in str(failure.value) or "timezone" in str(failure.value) or failure.type is OverflowError
@@ -229,3 +239,34 @@ def test_when_the_parent_fails_the_children_still_rendering_are_stopped(tmp_path
 def test_the_formula_shortcut_gives_what_xlsxwriter_gives(formula):
     ours, theirs = BulkRowsWorksheet(), xlsxwriter.worksheet.Worksheet()
     assert ours._prepare_formula(formula) == theirs._prepare_formula(formula)
+
+
+def test_every_xlsxwriter_internal_the_bulk_writer_uses_is_on_xlsxwriters_own_classes(tmp_path):
+    import xlsxwriter.worksheet as stock
+
+    book = xlsxwriter.Workbook(str(tmp_path / "x.xlsx"))
+    sheet = book.add_worksheet("S")  # XlsxWriter's own Worksheet
+    assert type(sheet) is Worksheet
+    things = {"Worksheet methods replaced": Worksheet, "Worksheet methods called": Worksheet,
+              "Worksheet state": sheet, "SharedStringTable state": sheet.str_table,
+              "Format methods called": book.add_format()}
+    for group, names in xlsx_rows.INTERNALS.items():
+        if group == "cell tuples":
+            cell_types = [getattr(stock, n) for n in dir(stock) if n.startswith("Cell") and n.endswith("Tuple")]
+            assert cell_types and all(set(names) <= set(t._fields) for t in cell_types)
+            continue
+        missing = [name for name in names if not hasattr(things[group], name)]
+        assert missing == [], f"{group}: {missing}"
+    book.close()
+    replaced = [name for name in vars(BulkRowsWorksheet) if hasattr(Worksheet, name) and not name.startswith("__")]
+    assert sorted(replaced) == sorted(xlsx_rows.INTERNALS["Worksheet methods replaced"])
+
+
+@pytest.mark.parametrize("version, refused", [("3.3.1", False), ("3.3.9", False), ("3.2.0", True), ("3.4.0", True),
+                                               ("4.0.0", True)])
+def test_an_xlsxwriter_outside_the_tested_versions_is_refused_with_what_to_do(version, refused):
+    if not refused:
+        xlsx_rows.check_xlsxwriter(version)
+        return
+    with pytest.raises(ImportError, match=rf"XlsxWriter {version} is installed.*pip install 'xlsxwriter>=3.3.1,<3.4'"):
+        xlsx_rows.check_xlsxwriter(version)
