@@ -13,7 +13,6 @@ import xlsxwriter
 from compensation_report import labels
 from compensation_report.tables import Block, Chart, SheetTable
 from compensation_report.xlsx_rows import BulkRowsWorksheet
-from compensation_report.xlsx_zip import packed_in_parallel
 
 
 def write_report(sheets: list[SheetTable], path: Path, created: datetime,
@@ -55,8 +54,7 @@ def _write(sheets: list[SheetTable], path: Path, created: datetime, on_sheet=Non
             _insert_chart(book, ws, chart)
     if on_sheet:
         on_sheet(len(sheets), len(sheets) + 1)
-    with packed_in_parallel():
-        book.close()
+    book.close()
 
 
 class _Styles:

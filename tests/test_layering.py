@@ -18,8 +18,8 @@ PURE = TYPES | {"schema", "values", "validate", "standard", "pricing", "periods"
 # One kind of I/O each: reading workbooks, child processes, the ledger, the workspace's folders, email,
 # writing workbooks. They may use pure modules, and only the edges listed here.
 EDGES = {"workbooks": {"isolation"}, "isolation": set(), "ledger": set(), "workspace": set(), "resources": set(),
-         "mail": {"ledger", "workspace", "resources"}, "input_templates": set(), "xlsx": {"xlsx_rows", "xlsx_zip"},
-         "xlsx_rows": {"isolation"}, "xlsx_zip": {"isolation"}}
+         "mail": {"ledger", "workspace", "resources"}, "input_templates": set(), "xlsx": {"xlsx_rows"},
+         "xlsx_rows": {"isolation"}}
 # Orchestration: a command's steps, in order; may use anything below.
 TOP = {"checking", "results", "dispatch", "pipeline", "status", "cli", "reference", "__main__", "__init__"}
 
