@@ -126,11 +126,11 @@ def progress_display() -> Iterator[pipeline.Progress | None]:
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     bars = Progress(TextColumn("{task.description:<15}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=Console(stderr=True), transient=True)
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def show(what: str, done: int, total: int) -> None:
         if what not in tasks:
@@ -144,7 +144,7 @@ def progress_display() -> Iterator[pipeline.Progress | None]:
 def _outcome_line(outcome: pipeline.FileOutcome) -> str:
     if outcome.recovered and outcome.status != "rejected":
         return f"{outcome.status:<9} {outcome.file}: recorded by an interrupted run, now archived (counted once)"
-    if outcome.status == "rejected":
+    if outcome.status == "rejected" and outcome.moved_to is not None:
         return (f"rejected  {outcome.file}: {len(outcome.problems)} problem(s), "
                 f"see {outcome.moved_to.parent.name}/{printable(errors_file(outcome.moved_to).name)}")
     if outcome.status == "duplicate":

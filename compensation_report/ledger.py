@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from email import policy as email_policy
+from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
 from fractions import Fraction
@@ -204,7 +205,7 @@ class Ledger:
     def start_run(self, period: str, started_at: datetime, rates_sha256: str) -> int:
         cur = self.db.execute("INSERT INTO runs (started_at, period, status, rates_sha256) VALUES (?, ?, 'running', ?)",
                               (started_at.isoformat(), period, rates_sha256))
-        return int(cur.lastrowid)
+        return inserted(cur)
 
     def rates_used_before(self, cutoff: datetime) -> str | None:
         """The rates workbook's SHA-256 of the last finished monthly run (not an --as-of rebuild) that
@@ -298,7 +299,7 @@ class Ledger:
             (run_id, period, business_unit, path, locale, written_at.isoformat(),
              json.dumps(figures, ensure_ascii=False),
              digest, json.dumps(email, ensure_ascii=False)))
-        return int(cur.lastrowid)
+        return inserted(cur)
 
     def report(self, report_id: int) -> dict:
         return self._report_rows("WHERE id=?", (report_id,))[0]
@@ -320,7 +321,7 @@ class Ledger:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (report_id, file_name, message_id, revises, int(preview), status, json.dumps(recipients),
              written_at.isoformat()))
-        return int(cur.lastrowid)
+        return inserted(cur)
 
     def supersede_message(self, message_row_id: int) -> None:
         """Never to be sent: its waiting recipients are not waiting for it any more."""
@@ -406,7 +407,7 @@ class Ledger:
             "INSERT INTO submissions (file_name, sha256, size, received_at, status, problems, stored_as, run_id)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (file_name, sha256, size, received_at.isoformat(), status, problems, stored_as, run_id))
-        return int(cur.lastrowid)
+        return inserted(cur)
 
     def record_rejected_incidents(self, submission_id: int, incidents: list[tuple[str, str]]) -> None:
         """(incident_id, period) of each incident a rejected workbook holds, to know when it is replaced."""
@@ -601,6 +602,12 @@ def exact_text(amount: Decimal | Fraction) -> str:
     return f"{amount.numerator}/{amount.denominator}" if isinstance(amount, Fraction) else str(amount)
 
 
+def inserted(cursor: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT just made (sqlite3 types it optional: it is set after any INSERT)."""
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
 def exact_value(text: str) -> Decimal | Fraction:
     return Fraction(text) if "/" in text else Decimal(text)
 
@@ -678,7 +685,7 @@ def _to_version_2(db: sqlite3.Connection, root: Path) -> None:
     emails = {headers.get("Message-ID", ""): (path, headers) for path, headers in _emails_of(root)}
     known = {file_name for _, file_name, *_ in smtp}
     for message_id, file_name, status, sent_at, recipients in smtp:
-        headers = emails.get(message_id, (None, {}))[1]
+        headers: EmailMessage | dict = emails.get(message_id, (None, {}))[1]
         written = _local(headers.get("Date")) or (_local_iso(sent_at) if sent_at else None)
         _migrated_message(db, file_name, message_id, status, json.loads(recipients), written)
     for path, headers in emails.values():
@@ -692,7 +699,7 @@ def _to_version_2(db: sqlite3.Connection, root: Path) -> None:
             _migrated_report(db, run_id)
 
 
-def _emails_of(root: Path) -> list[tuple[Path, object]]:
+def _emails_of(root: Path) -> list[tuple[Path, EmailMessage]]:
     """The report emails 0.1.0 left in outbox/ and outbox/sent/, with their headers."""
     paths = sorted((root / "outbox").glob("compensation_report_*.eml")) + \
         sorted((root / "outbox" / "sent").glob("compensation_report_*.eml"))
@@ -751,10 +758,10 @@ def _migrated_report(db: sqlite3.Connection, run_id: int) -> int:
         " GROUP BY r2.incident_id) AND r.period = ?", (finished_at, period)).fetchall())
     figures = {"incidents": count, "gross": gross, "recovery": recovery, "net": net,
                "revisions": dict(sorted(revisions.items()))}
-    return db.execute(
+    return inserted(db.execute(
         "INSERT INTO reports (run_id, period, business_unit, path, locale, written_at, figures, digest, email)"
         " VALUES (?, ?, '', ?, '', ?, ?, ?, '{}')",
-        (run_id, period, report or "", finished_at, json.dumps(figures), digest(figures))).lastrowid
+        (run_id, period, report or "", finished_at, json.dumps(figures), digest(figures))))
 
 
 def _execute_script(db: sqlite3.Connection, script: str) -> None:

@@ -191,7 +191,7 @@ def _connect(smtp: SmtpConfig) -> smtplib.SMTP:
     if smtp.ca_file:
         context.load_verify_locations(cafile=str(smtp.ca_file))
     if smtp.security == "ssl":
-        client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
+        client: smtplib.SMTP = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
     else:
         client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
     try:

@@ -13,7 +13,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -84,12 +84,12 @@ class RunResult:
     recovery: Decimal
     net: Decimal
     warnings: list[tuple[str, str]]
+    report_input: ReportInput  # what the report was made of, for the per-unit reports
     emails: list[Path] = field(default_factory=list)
     email_error: DeliveryError | None = None
     log: Path | None = None
     interrupted_run: int | None = None  # the process id of a killed run whose lock this run took over
     largest: list[dict] = field(default_factory=list)  # the period's top incidents by net, for the email
-    report_input: ReportInput | None = None  # what the report was made of, for the per-unit reports
     unit_reports: list[tuple[Burst, RunResult]] = field(default_factory=list)  # one per [[email.burst]]
     business_unit: str | None = None  # a per-unit report's unit
     run_id: int | None = None
@@ -587,7 +587,7 @@ def report_submissions(ledger: Ledger, outcomes: list[FileOutcome], in_period: p
 
 
 def run_warnings(outcomes: list[FileOutcome], outcome: PeriodResult, period: str, locale: str = "en",
-                 open_rejections: list[dict] = ()) -> list[tuple[str, str]]:
+                 open_rejections: Sequence[dict] = ()) -> list[tuple[str, str]]:
     """Non-fatal findings for the Warnings sheet. The sentences are the locale's; a problem found in
     a workbook (notes, pricing) keeps the checker's English words, as in the errors files. A workbook
     rejected by an earlier run stays here until it is replaced."""
@@ -605,7 +605,7 @@ def run_warnings(outcomes: list[FileOutcome], outcome: PeriodResult, period: str
     for o in outcomes:
         if o.status == "rejected":
             warnings.append(("rejected", say("warn_rejected", file=o.file, count=len(o.problems),
-                                             errors=f"rejected/{errors_file(o.moved_to).name}")))
+                                             errors=f"rejected/{errors_file(o.moved_to or Path(o.file)).name}")))
         elif o.status == "duplicate":
             warnings.append(("duplicate", say("warn_duplicate", file=o.file)))
         warnings += [("revised", say("warn_revised", incident=i, file=o.file)) for i in o.revised]
@@ -651,6 +651,7 @@ def email_reports(config: Config, ledger: Ledger, result: RunResult, standard: S
         preview = not deliver and config.email.mode == "smtp"  # in outbox mode, writing is all a run ever does
         scopes = [(result, config.email.to)] + [(unit, burst.to) for burst, unit in result.unit_reports]
         for report, to in scopes:
+            assert report.report_id is not None, "record_report recorded every report of the run"
             if written := dispatch.queue(config, ledger, ledger.report(report.report_id), to, preview):
                 result.emails.append(written)
         for report_id, to in result.other_reports:

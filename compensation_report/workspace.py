@@ -10,6 +10,7 @@ import hashlib
 import os
 import shutil
 import sqlite3
+import sys
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -327,17 +328,18 @@ class RunLock:
 
 def _try_lock(fd: int) -> bool:
     """A lock of this process only: POSIX record locks are not inherited by the reader children."""
-    try:
-        import fcntl
-
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except ImportError:  # Windows
+    if sys.platform == "win32":
         import msvcrt
 
         try:
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
         except OSError:
             return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
         if exc.errno in (errno.EAGAIN, errno.EACCES):  # held by another process
             return False

@@ -30,6 +30,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from itertools import chain
+from typing import Any
 from math import isfinite
 
 import pandas as pd
@@ -42,6 +43,7 @@ from compensation_report.cells import sheet_ref
 from compensation_report.isolation import cores, end_with_parent, start_method
 from compensation_report.tables import Formula, Link
 
+Cell = Any  # a report value: text, a number, a date, a Formula, a Link …, told apart by its type as it is written
 XLSXWRITER = ((3, 3, 1), (3, 4))  # tested from, and up to (not included)
 INTERNALS = {  # XlsxWriter's names this module depends on, by the class that has them
     "Worksheet methods replaced": ("_write_rows", "_calculate_spans", "_prepare_formula", "_get_range_data"),
@@ -121,7 +123,7 @@ _BEYOND_FLOAT = 10**308
 @dataclass
 class _Rows:
     first_row: int
-    rows: list[list[object]]
+    rows: list[list[Cell]]
     formats: list[Format]
     formats_in_order: list[Format] = field(default_factory=list)  # as XlsxWriter first meets them, row by row
     cell_starts: list[str] = field(default_factory=list)  # per column: '<c r="B'
@@ -335,13 +337,14 @@ class BulkRowsWorksheet(Worksheet):
                     else f'{start}{n}"{style}><v>{float(v):.16G}</v></c>' for n, v in zip(numbers, column)]
         return [self._bulk_cell(start, style, n, v) for n, v in zip(numbers, column)]
 
-    def _write_bulk_row(self, row_num: int, block: _Rows, values: list[object], cells: dict | None) -> None:
+    def _write_bulk_row(self, row_num: int, block: _Rows, values: list[Cell], cells: dict | None) -> None:
         """One row's cells, in column order; any in XlsxWriter's cell table (formulas, booleans, …)
         through its own _write_cell."""
         if not cells:
             self._write_bulk_cells(row_num, block, values, range(len(values)))
             return
-        row, starts, styles, parts = row_num + 1, block.cell_starts, block.styles, []
+        row, starts, styles = row_num + 1, block.cell_starts, block.styles
+        parts: list[str] = []
         for col in range(max(len(values), max(cells) + 1)):
             if col in cells:
                 self.fh.write("".join(parts))
@@ -356,7 +359,7 @@ class BulkRowsWorksheet(Worksheet):
         row, starts, styles = row_num + 1, block.cell_starts, block.styles
         self.fh.write("".join([self._bulk_cell(starts[col], styles[col], row, values[col]) for col in columns]))
 
-    def _bulk_cell(self, start: str, style: str, row: int, value: object) -> str:
+    def _bulk_cell(self, start: str, style: str | None, row: int, value: Cell) -> str:
         """One common cell as XlsxWriter renders it; '' for an empty one."""
         kind = type(value)
         if kind is str:
@@ -369,7 +372,7 @@ class BulkRowsWorksheet(Worksheet):
             return f'{start}{row}"{style}><v>{self._excel_date(value):.16G}</v></c>'
         return ""
 
-    def _number(self, value: object) -> int | float | None:
+    def _number(self, value: Cell) -> int | float | None:
         """A bulk cell's number as XlsxWriter stores it, or None when the cell is not a bulk number."""
         kind = type(value)
         if kind is Decimal or kind is Fraction:
@@ -380,7 +383,7 @@ class BulkRowsWorksheet(Worksheet):
             return self._excel_date(value)
         return None
 
-    def _excel_date(self, value: datetime) -> float:
+    def _excel_date(self, value: Cell) -> float:
         """A Timestamp as excel_value passes it to write_datetime: to the microsecond."""
         return self._convert_date_time(value.to_pydatetime() if type(value) is pd.Timestamp else value)
 
