@@ -30,8 +30,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from itertools import chain
-from typing import Any
 from math import isfinite
+from typing import Any
 
 import pandas as pd
 import xlsxwriter
