@@ -16,6 +16,7 @@ import click
 
 from compensation_report import __version__, pipeline
 from compensation_report.errors import CompensationError, Stopped
+from compensation_report.labels import amount
 from compensation_report.model import printable
 from compensation_report.status import workspace_status
 from compensation_report.workspace import LOCALES, errors_file, load_config
@@ -104,8 +105,8 @@ def run(workspace: Path, period: str | None, locale: str | None, no_email: bool,
                    f"not replaced yet, see {errors}")
     if len(result.changed_periods) > 1 or result.changed_periods not in ([], [result.period]):
         click.echo(f"Periods priced: {', '.join(result.changed_periods)}")
-    click.echo(f"Period {result.period}: {result.incident_count} incidents, gross {result.gross:,.2f}, "
-               f"recovery {result.recovery:,.2f}, net {result.net:,.2f} {result.currency}")
+    click.echo(f"Period {result.period}: {result.incident_count} incidents, gross {amount(result.gross)}, "
+               f"recovery {amount(result.recovery)}, net {amount(result.net)} {result.currency}")
     for email in result.emails:
         click.echo(f"Email written: {email}")
     if result.email_error:
@@ -214,7 +215,7 @@ def status(workspace: Path) -> None:
                    f"{rejection['problems']} problem(s)): {rejection['first_problem']}")
     click.echo(f"Periods: {len(report.periods)}")
     for p in report.periods:
-        net = f"{p.net:,.2f}" if p.net is not None else "–"
+        net = amount(p.net) if p.net is not None else "–"
         last = f"last run {p.last_run[:16].replace('T', ' ')}" if p.last_run else "no run of its own yet"
         stale = ", priced again by the next run" if p.period in report.stale else ""
         click.echo(f"  {p.period}  {p.incidents if p.incidents is not None else '–':>6} incidents  net {net:>18}"

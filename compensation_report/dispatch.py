@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
-from compensation_report import mail
+from compensation_report import labels, mail
 from compensation_report.ledger import Ledger
 from compensation_report.workspace import Config, free_name
 
@@ -92,8 +91,7 @@ def changes(before: dict, after: dict) -> dict:
         "revised": revised[:LISTED], "revised_more": max(0, len(revised) - LISTED),
         "removed": removed[:LISTED], "removed_more": max(0, len(removed) - LISTED),
         "incidents": [before["incidents"], after["incidents"]],
-        **{key: [f"{Decimal(before[key]):,.2f}", f"{Decimal(after[key]):,.2f}"]
-           for key in ("gross", "recovery", "net")},
+        **{key: [labels.amount(before[key]), labels.amount(after[key])] for key in ("gross", "recovery", "net")},
     }
 
 

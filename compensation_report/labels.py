@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 SHEETS = {
     "summary": ("Summary", "汇总"),
     "standard": ("Standard", "赔偿标准表"),
@@ -136,3 +138,8 @@ def category_name(code: str, locale: str) -> str:
 
 def party_name(code: str, locale: str) -> str:
     return _pick(PARTY_NAMES[code], locale)
+
+
+def amount(value: object) -> str:
+    """Money in words and emails: thousands separated, two decimals (1,234,567.80)."""
+    return f"{Decimal(str(value)):,.2f}"

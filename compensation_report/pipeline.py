@@ -561,14 +561,14 @@ def category_totals(result: RunResult) -> list[dict]:
     data = result.report_input
     in_period = period_incidents(data.priced.incidents, data.period)
     totals = [(code, sum(in_period[code], ZERO)) for code in CATEGORIES]
-    return [{"name": labels.category_name(code, data.locale), "amount": f"{amount:,.2f}",
+    return [{"name": labels.category_name(code, data.locale), "amount": labels.amount(amount),
              "share": f"{amount / result.gross:.1%}" if result.gross else "–"} for code, amount in totals]
 
 
 def largest_incidents(in_period: pd.DataFrame, count: int = 5) -> list[dict]:
     top = sorted(in_period.itertuples(), key=lambda r: (-r.net, r.incident_id))[:count]
     return [{"incident_id": r.incident_id, "title": " ".join(str(r.title).split()),  # one line, even in a header
-             "business_unit": r.business_unit, "net": f"{r.net:,.2f}"} for r in top]
+             "business_unit": r.business_unit, "net": labels.amount(r.net)} for r in top]
 
 
 def report_clock() -> datetime:
@@ -634,7 +634,8 @@ def record_report(config: Config, ledger: Ledger, result: RunResult) -> None:
 def email_context(config: Config, result: RunResult) -> dict:
     return {
         "period": result.period, "currency": result.currency, "incident_count": result.incident_count,
-        "gross": f"{result.gross:,.2f}", "recovery": f"{result.recovery:,.2f}", "net": f"{result.net:,.2f}",
+        "gross": labels.amount(result.gross), "recovery": labels.amount(result.recovery),
+        "net": labels.amount(result.net),
         "rejected": sorted({o.file for o in result.rejected} | {r["file_name"] for r in result.open_rejections}),
         "largest": result.largest, "report_path": result.report.relative_to(config.root).as_posix(),
         "business_unit": result.business_unit, "categories": category_totals(result),

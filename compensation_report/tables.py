@@ -326,7 +326,7 @@ def _top_block(incidents: pd.DataFrame, data: ReportInput, row: int) -> Block:
         chosen, title = by_net.head(TOP_INCIDENTS), labels.text("top_incidents", loc)
     else:
         chosen = by_net[by_net["net"] >= data.large_loss].head(LARGE_LOSS_ROWS)
-        title = labels.text("large_losses", loc).format(threshold=f"{data.large_loss:,.2f}",
+        title = labels.text("large_losses", loc).format(threshold=labels.amount(data.large_loss),
                                                         currency=data.standard.reporting_currency)
     columns = ["incident_id", "title", "business_unit", "severity", "responsible_party", "gross", "recovery", "net"]
     rows = [[labels.party_name(responsible_party(r[c]), loc) if c == "responsible_party" else r[c] for c in columns]
