@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -22,8 +22,10 @@ def write_report(sheets: list[SheetTable], path: Path, created: datetime,
     path.parent.mkdir(parents=True, exist_ok=True)
     for leftover in path.parent.glob(f".{path.stem}.*.xlsx.tmp"):  # our own, from a run that was killed
         leftover.unlink(missing_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsx.tmp", dir=path.parent)
-    os.close(fd)
+    tmp_name = str(path.parent / f".{path.stem}.{os.getpid()}-{secrets.token_hex(4)}.xlsx.tmp")
+    # created as any file of the user's is (0o666 less the umask): mkstemp's 0o600 would keep the report
+    # from everyone else on a shared folder
+    os.close(os.open(tmp_name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     try:
         _write(sheets, Path(tmp_name), created, on_sheet, number_formats)
         os.replace(tmp_name, path)

@@ -264,3 +264,15 @@ def test_a_full_disk_is_said_in_words_and_the_next_run_finishes(small_disk, room
     again = subprocess.run(run, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     assert "Period 2026-10: 2 incidents, gross 125,553.05" in again.stdout
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_reports_and_our_other_files_take_the_umasks_permissions(tmp_path, umask):
+    ws = write_small_workspace(tmp_path / "ws")
+    bad_workbook(ws / "inbox" / "oct.xlsx")
+    done = subprocess.run(["sh", "-c", f'umask {umask:03o} && exec "$0" -m compensation_report run -w "$1" '
+                           "--period 2026-10", sys.executable, str(ws)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    ours = [ws / "reports" / "2026-10" / "compensation_report_2026-10.xlsx", ws / "rejected" / "oct.xlsx.errors.txt",
+            ws / "rejected" / "oct.annotated.xlsx", ws / "outbox" / "compensation_report_2026-10.eml"]
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in ours} == {p.name: oct(0o666 & ~umask) for p in ours}
