@@ -209,6 +209,8 @@ def status(workspace: Path) -> None:
         click.echo(f"  waiting   {printable(name)}")
     for name in report.settling:
         click.echo(f"  settling  {printable(name)} (modified too recently; the run after it settles takes it)")
+    for name, why in report.left:
+        click.echo(f"  left      {printable(name)}: {why}")
     click.echo(f"Rejected, not replaced yet: {len(report.rejected)}")
     for rejection in report.rejected:
         click.echo(f"  {printable(rejection['file_name'])} (received {rejection['received_at'][:10]}, "

@@ -43,9 +43,9 @@ from compensation_report.workspace import (
     Config,
     RunLock,
     annotated_file,
-    discover_inbox,
     errors_file,
     free_name,
+    inbox_files,
     load_config,
     move_to,
     plain_disk_errors,
@@ -178,8 +178,9 @@ def run_recorded(ledger: Ledger, run_id: int) -> Iterator[None]:
 def _monthly_run(config: Config, ledger: Ledger, standard: Standard, rates_sha: str, period: str, locale: str,
                  progress: Progress | None, verify: bool, run_id: int) -> RunResult:
     settle_moves(ledger, config)
-    inbox = discover_inbox(config.folder("inbox"), config.settle_seconds, time.time())
-    arrivals, left_behind = arrivals_of(inbox, ledger)
+    scan = inbox_files(config.folder("inbox"), config.settle_seconds, time.time())
+    arrivals, left_behind = arrivals_of(scan.ready, ledger)
+    left_behind = [(printable(name), why) for name, why in scan.left(config.settle_seconds)] + left_behind
     checks, ready = check_arrivals(arrivals, standard, ledger, progress)
     outcomes = []
     for path, sha in arrivals:
@@ -205,6 +206,8 @@ def _monthly_run(config: Config, ledger: Ledger, standard: Standard, rates_sha: 
     result.run_id = run_id
     result.changed_periods = changed
     result.left_behind = left_behind
+    for name, why in left_behind:
+        log.warning("left in the inbox: %s: %s", name, why)
     # SPEC 1: the month's report, and one per [[email.burst]] unit, email or not
     result.unit_reports = [(burst, business_unit_report(ledger, result, burst.business_unit))
                            for burst in config.email.bursts]
@@ -465,8 +468,6 @@ def arrivals_of(inbox: list[Path], ledger: Ledger) -> tuple[list[tuple[Path, str
                                                "remove it by hand"))
         else:
             arrivals.append((path, sha))
-    for name, why in left:
-        log.warning("left in the inbox: %s: %s", name, why)
     return arrivals, left
 
 

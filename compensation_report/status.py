@@ -27,6 +27,7 @@ class WorkspaceStatus:
     root: Path
     waiting: list[str] = field(default_factory=list)  # inbox files the next run takes
     settling: list[str] = field(default_factory=list)  # inbox files modified too recently
+    left: list[tuple[str, str]] = field(default_factory=list)  # other inbox files a run leaves, and why
     rejected: list[dict] = field(default_factory=list)  # rejected and not replaced: file, received, first problem
     periods: list[PeriodStatus] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)  # periods the next run prices again
@@ -38,9 +39,10 @@ class WorkspaceStatus:
 
 def workspace_status(root: Path) -> WorkspaceStatus:
     config = load_config(root)
-    ready, settling = inbox_files(config.folder("inbox"), config.settle_seconds, time.time())
-    status = WorkspaceStatus(root, [p.name for p in ready], [p.name for p in settling],
-                             outbox=[p.name for p in mail.pending(config.folder("outbox"))], mode=config.email.mode)
+    scan = inbox_files(config.folder("inbox"), config.settle_seconds, time.time())
+    status = WorkspaceStatus(root, [p.name for p in scan.ready], [p.name for p in scan.settling],
+                             outbox=[p.name for p in mail.pending(config.folder("outbox"))], mode=config.email.mode,
+                             left=scan.not_taken())
     if not config.ledger_path.is_file():
         status.ledger = "none yet: the first run creates it"
         return status

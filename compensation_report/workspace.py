@@ -159,26 +159,49 @@ def _large_loss(path: Path, value: object) -> Decimal | None:
     return Decimal(str(value))
 
 
-def discover_inbox(inbox: Path, settle_seconds: float, now: float) -> list[Path]:
-    """Workbooks ready to ingest, oldest first: no lock files (~$*), no dot-files, none still being written."""
-    return inbox_files(inbox, settle_seconds, now)[0]
+@dataclass
+class InboxScan:
+    """The inbox's files, each once: the workbooks ready to take (oldest first), and the rest."""
+
+    ready: list[Path] = field(default_factory=list)
+    settling: list[Path] = field(default_factory=list)  # modified too recently: perhaps still being written
+    open_in_excel: list[Path] = field(default_factory=list)  # Excel's lock file (~$…) is beside it
+    not_workbooks: list[Path] = field(default_factory=list)  # other files: left where they are
+
+    def left(self, settle_seconds: float) -> list[tuple[str, str]]:
+        """(name, why) of every file a run leaves in the inbox."""
+        return [(p.name, f"modified less than {settle_seconds:g} s ago (perhaps still being copied): the next run "
+                         "takes it") for p in self.settling] + self.not_taken()
+
+    def not_taken(self) -> list[tuple[str, str]]:
+        """(name, why) of the files no run takes as they are: open in Excel, or not workbooks."""
+        return ([(p.name, "open in Excel (its lock file ~$… is beside it): the run after it is closed takes it")
+                 for p in self.open_in_excel]
+                + [(p.name, "not a workbook (.xlsx or .xlsm): left where it is") for p in self.not_workbooks])
 
 
-def inbox_files(inbox: Path, settle_seconds: float, now: float) -> tuple[list[Path], list[Path]]:
-    """The inbox's workbooks, oldest first: those ready to ingest, and those modified too recently
-    (still settling: perhaps still being written). Lock files (~$*) and dot-files are not workbooks."""
+def inbox_files(inbox: Path, settle_seconds: float, now: float) -> InboxScan:
+    """Every file of the inbox, sorted into what a run takes and what it leaves. Excel's lock files
+    (~$*) and dot-files are the system's, not the user's: not listed."""
+    scan = InboxScan()
     if not inbox.is_dir():
-        return [], []
+        return scan
+    names = {p.name for p in inbox.iterdir()}
     found = []
     for path in inbox.iterdir():
         if path.name.startswith(("~$", ".")) or not path.is_file():
             continue
         if path.suffix.lower() not in EXCEL_SUFFIXES + (".xls",) and not _worth_rejecting(path):
-            continue
-        mtime = path.stat().st_mtime
-        found.append((mtime, path.name, path, now - mtime < settle_seconds))
-    found.sort()
-    return [p for _, _, p, settling in found if not settling], [p for _, _, p, settling in found if settling]
+            scan.not_workbooks.append(path)
+        elif f"~${path.name}" in names or f"~${path.name[2:]}" in names:  # Excel's two ways of naming it
+            scan.open_in_excel.append(path)
+        else:
+            found.append((path.stat().st_mtime, path.name, path))
+    for mtime, _, path in sorted(found):
+        (scan.settling if now - mtime < settle_seconds else scan.ready).append(path)
+    for group in (scan.open_in_excel, scan.not_workbooks):
+        group.sort()
+    return scan
 
 
 def _worth_rejecting(path: Path) -> bool:

@@ -15,13 +15,13 @@ HOLDER = """
 import pathlib, sys, time
 from compensation_report import pipeline
 ready, go = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
-original = pipeline.discover_inbox
+original = pipeline.inbox_files
 def paused(*args, **kwargs):
     ready.write_text("holding the lock")
     while not go.exists():
         time.sleep(0.05)
     return original(*args, **kwargs)
-pipeline.discover_inbox = paused
+pipeline.inbox_files = paused
 from compensation_report.cli import main
 sys.argv = ["compensation-report", *sys.argv[3:]]
 main()

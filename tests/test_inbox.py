@@ -1,0 +1,69 @@
+"""The inbox's manners: every file a run does not take is named, on screen and in the log, with why;
+a workbook open in Excel is left for the run after it is closed."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from builders import write_small_workspace
+from click.testing import CliRunner
+
+from compensation_report.cli import cli
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def settle_after(ws, seconds: int) -> None:
+    config = ws / "compensation.toml"
+    config.write_text(config.read_text().replace("settle_seconds = 0", f"settle_seconds = {seconds}"))
+
+
+def test_a_fresh_file_is_named_as_settling_and_taken_by_the_next_run(tmp_path):
+    ws = write_small_workspace(tmp_path / "ws")
+    settle_after(ws, 60)
+    result = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
+    assert result.exit_code == 0
+    assert ("left      payments.xlsx: modified less than 60 s ago (perhaps still being copied): the next run "
+            "takes it") in result.output
+    log = next((ws / "logs").glob("*.log")).read_text(encoding="utf-8")
+    assert "left in the inbox: payments.xlsx: modified less than 60 s ago" in log
+    past = time.time() - 120
+    os.utime(ws / "inbox" / "payments.xlsx", (past, past))
+    assert "accepted  payments.xlsx: 2 incident(s)" in invoke("run", "-w", ws, "--period", "2026-10",
+                                                               "--no-email").output
+
+
+def test_a_workbook_open_in_excel_is_left_until_it_is_closed(tmp_path):
+    ws = write_small_workspace(tmp_path / "ws")
+    lock = ws / "inbox" / "~$payments.xlsx"
+    lock.write_bytes(b"\x0bExcel user" + b"\0" * 150)  # what Excel writes beside a workbook it has open
+    result = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
+    assert result.exit_code == 0
+    assert "left      payments.xlsx: open in Excel (its lock file ~$… is beside it)" in result.output
+    assert sorted(os.listdir(ws / "inbox")) == ["payments.xlsx", "~$payments.xlsx"]
+    assert "Period 2026-10: 0 incidents" in result.output
+    lock.unlink()  # closed
+    assert "accepted  payments.xlsx" in invoke("run", "-w", ws, "--period", "2026-10", "--no-email").output
+
+
+def test_a_file_that_is_not_a_workbook_is_named_and_left_where_it_is(tmp_path):
+    ws = write_small_workspace(tmp_path / "ws")
+    (ws / "inbox" / "minutes.pdf").write_bytes(b"%PDF-1.7")
+    (ws / "inbox" / ".DS_Store").write_bytes(b"\0")
+    result = invoke("run", "-w", ws, "--period", "2026-10", "--no-email")
+    assert result.exit_code == 0
+    assert "left      minutes.pdf: not a workbook (.xlsx or .xlsm): left where it is" in result.output
+    assert ".DS_Store" not in result.output
+    assert sorted(os.listdir(ws / "inbox")) == [".DS_Store", "minutes.pdf"]
+
+
+def test_status_names_the_files_no_run_takes_as_they_are(tmp_path):
+    ws = write_small_workspace(tmp_path / "ws")
+    (ws / "inbox" / "~$payments.xlsx").write_bytes(b"\0")
+    (ws / "inbox" / "minutes.pdf").write_bytes(b"%PDF-1.7")
+    output = invoke("status", "-w", ws).output
+    assert "  left      payments.xlsx: open in Excel" in output
+    assert "  left      minutes.pdf: not a workbook" in output
