@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import shlex
 import signal
 import sys
 import traceback
@@ -62,11 +63,17 @@ def cli(verbose: bool) -> None:
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-def init(directory: Path) -> None:
-    """Create a ready workspace: config, rates and sample workbooks in inbox/."""
-    pipeline.init_workspace(directory)
+@click.option("--empty", is_flag=True,
+              help="No sample workbooks in inbox/: for a real workspace (a run keeps what it takes for good).")
+def init(directory: Path, empty: bool) -> None:
+    """Create a ready workspace: config, rates and (unless --empty) sample workbooks in inbox/."""
+    pipeline.init_workspace(directory, samples_in_inbox=not empty)
     click.echo(f"Workspace ready in {directory}")
-    click.echo(f"Next: compensation-report run -w {directory} --period 2026-10")
+    if empty:
+        click.echo(f"Next: put your standard in {shlex.quote(str(directory / 'rates' / 'rates.xlsx'))}, then drop "
+                   f"the month's workbooks in {shlex.quote(str(directory / 'inbox'))}")
+    else:
+        click.echo(f"Next: compensation-report run -w {shlex.quote(str(directory))} --period 2026-10")
 
 
 @cli.command()

@@ -283,8 +283,11 @@ def previous_month(today: date) -> str:
 
 
 def check_period(period: str) -> None:
-    if not PERIOD.match(period):
-        raise ConfigError(f"--period must look like 2026-10, not {period!r}")
+    if PERIOD.match(period):
+        return
+    if re.fullmatch(r"\d{4}-\d{2}", period):
+        raise ConfigError(f"--period {period}: there is no month {period[5:]}; months run from 01 to 12")
+    raise ConfigError(f"--period must be a year and a month, like 2026-10; {period!r} is not")
 
 
 def keep_rates(config: Config, standard: Standard, sha: str) -> Path:
@@ -742,8 +745,9 @@ def write_template(kind: str, out: Path, root: Path) -> Path:
         raise ConfigError(f"{out}: cannot write it ({exc.strerror or exc})") from exc
 
 
-def init_workspace(target: Path) -> Path:
-    """A ready workspace: the sample config, standard and incident workbooks (already settled)."""
+def init_workspace(target: Path, samples_in_inbox: bool = True) -> Path:
+    """A ready workspace: the sample config and standard, and the sample incident workbooks (already
+    settled) unless it is to be a real one (`samples_in_inbox` off: a run would keep them for good)."""
     if (target / CONFIG_NAME).exists():
         raise ConfigError(f"{target} is already a workspace ({CONFIG_NAME} exists); nothing was changed")
     samples = data_path("sample_inputs")
@@ -754,7 +758,7 @@ def init_workspace(target: Path) -> Path:
     inbox = target / "inbox"
     inbox.mkdir(exist_ok=True)
     an_hour_ago = time.time() - 3600
-    for n, workbook in enumerate(sorted((samples / "inbox").glob("*.xlsx"))):
+    for n, workbook in enumerate(sorted((samples / "inbox").glob("*.xlsx")) if samples_in_inbox else []):
         copy = inbox / workbook.name
         if not copy.exists():
             shutil.copy2(workbook, copy)

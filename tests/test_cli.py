@@ -147,7 +147,7 @@ def test_validate_prints_every_problem_and_changes_nothing(ws, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--period", "2026-13"], "--period must look like 2026-10"),
+    (["--period", "2026-13"], "there is no month 13"),
     (["--period", "2026-10", "-w", "nowhere"], "no compensation.toml here"),
 ])
 def test_bad_usage_or_configuration_exits_2_and_changes_nothing(ws, args, message):

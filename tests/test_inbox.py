@@ -67,3 +67,23 @@ def test_status_names_the_files_no_run_takes_as_they_are(tmp_path):
     output = invoke("status", "-w", ws).output
     assert "  left      payments.xlsx: open in Excel" in output
     assert "  left      minutes.pdf: not a workbook" in output
+
+
+def test_an_empty_workspace_has_no_samples_and_says_what_to_do_quoting_its_path(tmp_path):
+    folder = tmp_path / "my compensation"
+    result = invoke("init", "--empty", folder)
+    assert result.exit_code == 0 and os.listdir(folder / "inbox") == []
+    assert f"Next: put your standard in '{folder / 'rates' / 'rates.xlsx'}'" in result.output
+    tour = invoke("init", tmp_path / "tour space")
+    assert f"Next: compensation-report run -w '{tmp_path / 'tour space'}' --period 2026-10" in tour.output
+    assert len(os.listdir(tmp_path / "tour space" / "inbox")) == 5
+
+
+def test_a_period_that_is_not_a_month_says_what_is_wrong(tmp_path):
+    ws = write_small_workspace(tmp_path / "ws")
+    thirteen = invoke("run", "-w", ws, "--period", "2026-13")
+    assert thirteen.exit_code == 2
+    assert "--period 2026-13: there is no month 13; months run from 01 to 12" in thirteen.output
+    words = invoke("run", "-w", ws, "--period", "October")
+    assert words.exit_code == 2
+    assert "--period must be a year and a month, like 2026-10; 'October' is not" in words.output
