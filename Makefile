@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= build/demo
 
-.PHONY: install demo test test-spawn lint samples clean bench libreoffice docs golden picture email-picture
+.PHONY: install demo test test-spawn test-install lint samples clean bench libreoffice docs golden picture email-picture
 
 install: $(VENV)/.installed
 
@@ -18,6 +18,8 @@ demo: install  ## a fresh workspace from sample_inputs/, then the monthly batch 
 	rm -rf $(DEMO)
 	$(BIN)/compensation-report init $(DEMO)
 	$(BIN)/compensation-report run -w $(DEMO) --period 2026-10
+	@echo "The command is $(BIN)/compensation-report here. To have compensation-report on your PATH,"
+	@echo "install it as README.md says (pipx install . , or pip install . in a virtual environment)."
 
 test: install libreoffice lint
 	$(BIN)/python -m pytest -q
@@ -28,6 +30,17 @@ SPAWN_TESTS := tests/test_bad_input.py tests/test_crash.py tests/test_signals.py
 	tests/test_cli.py tests/test_xlsx_rows.py tests/test_workspace_edges.py
 test-spawn: install libreoffice
 	COMPENSATION_START_METHOD=spawn $(BIN)/python -m pytest -q $(SPAWN_TESTS)
+
+# The package as users install it: a wheel built from this checkout, installed with its dependencies
+# into a fresh virtual environment, and its command run there on the sample month.
+test-install: install
+	rm -rf build/wheel build/installed build/installed-ws
+	$(BIN)/python -m pip wheel --quiet --no-deps -w build/wheel .
+	$(PYTHON) -m venv build/installed
+	build/installed/bin/python -m pip install --quiet build/wheel/*.whl
+	build/installed/bin/compensation-report --version
+	build/installed/bin/compensation-report init build/installed-ws
+	build/installed/bin/compensation-report run -w build/installed-ws --period 2026-10 --no-email
 
 lint: install  ## ruff on the code, the tests and the tools; mypy on the package
 	$(BIN)/ruff check compensation_report tests tools bench
