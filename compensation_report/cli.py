@@ -17,7 +17,7 @@ import click
 
 from compensation_report import __version__, pipeline
 from compensation_report.errors import CompensationError, Stopped
-from compensation_report.labels import amount
+from compensation_report.labels import PERIOD_WARNINGS, amount
 from compensation_report.model import printable
 from compensation_report.status import workspace_status
 from compensation_report.workspace import LOCALES, errors_file, load_config
@@ -112,6 +112,9 @@ def run(workspace: Path, period: str | None, locale: str | None, no_email: bool,
                    f"not replaced yet, see {errors}")
     if len(result.changed_periods) > 1 or result.changed_periods not in ([], [result.period]):
         click.echo(f"Periods priced: {', '.join(result.changed_periods)}")
+    for code, text in result.warnings:
+        if code in PERIOD_WARNINGS:
+            click.echo(f"Warning: {text}")
     click.echo(f"Period {result.period}: {result.incident_count} incidents, gross {amount(result.gross)}, "
                f"recovery {amount(result.recovery)}, net {amount(result.net)} {result.currency}")
     for email in result.emails:

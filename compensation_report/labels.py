@@ -77,6 +77,10 @@ TEXT = {
                               "{file}：{received} 因 {count} 个问题被退回，尚未重新提交；见 {errors}"),
     "warn_duplicate": ("{file}: byte-identical to a workbook already accepted; counted once",
                        "{file}：与已接收的工作簿完全相同，只计一次"),
+    "warn_future_period": ("{period} has not ended yet (today is {today}): its figures can still change",
+                           "{period} 尚未结束（今天是 {today}）：数字还可能变化"),
+    "warn_empty_period": ("the ledger holds no incident of {period}: every figure is zero",
+                          "台账中没有 {period} 的事故：所有数字均为零"),
     "warn_revised": ("{incident}: replaced by the revision in {file}", "{incident}：已由 {file} 中的修订版本替换"),
     "warn_other_period": ("{incident} ({file}) starts in {period}: priced for limits, reported in its own period",
                           "{incident}（{file}）开始于 {period}：为计算限额而计价，在其所属期间报告"),
@@ -138,6 +142,9 @@ def category_name(code: str, locale: str) -> str:
 
 def party_name(code: str, locale: str) -> str:
     return _pick(PARTY_NAMES[code], locale)
+
+
+PERIOD_WARNINGS = ("future_period", "empty_period")  # Warnings codes said on screen and under Summary's title
 
 
 def amount(value: object) -> str:

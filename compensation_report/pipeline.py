@@ -498,7 +498,8 @@ def build_period_report(config: Config, ledger: Ledger, standard: Standard, rate
         period=period, locale=locale, standard=standard, priced=outcome.priced, generated_at=report_clock(),
         version=__version__, rates_file=config.rates.name, rates_sha256=rates_sha,
         submissions=report_submissions(ledger, outcomes, outcome.priced.incidents),
-        warnings=run_warnings(outcomes, outcome, period, locale, open_rejections)
+        warnings=period_warnings(period, len(outcome.priced.incidents), date.today(), locale)
+        + run_warnings(outcomes, outcome, period, locale, open_rejections)
         + [("note", note) for note in standard.notes], large_loss=config.large_loss,
         trend=trend_rows(summaries, outcome), aggregate_used=results.usage_to(period, summaries),
     )
@@ -588,6 +589,16 @@ def report_submissions(ledger: Ledger, outcomes: list[FileOutcome], in_period: p
     counts = in_period.groupby("submission_id").size().to_dict()
     ids = sorted(set(counts) | {o.submission_id for o in outcomes if o.submission_id is not None})
     return [{**s, "incidents": counts.get(s["id"], 0)} for s in ledger.submissions([int(i) for i in ids])]
+
+
+def period_warnings(period: str, incidents: int, today: date, locale: str) -> list[tuple[str, str]]:
+    """A month that has not ended, or one with no incident: worth a word before anyone reads zeros."""
+    found = []
+    if period >= f"{today:%Y-%m}":
+        found.append(("future_period", labels.text("warn_future_period", locale).format(period=period, today=today)))
+    if not incidents:
+        found.append(("empty_period", labels.text("warn_empty_period", locale).format(period=period)))
+    return found
 
 
 def run_warnings(outcomes: list[FileOutcome], outcome: PeriodResult, period: str, locale: str = "en",

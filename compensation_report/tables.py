@@ -182,6 +182,9 @@ def build_report(data: ReportInput) -> list[SheetTable]:
     ]
     for sheet in sheets:
         sheet.caption = caption(data, sheet.name)
+    about_period = [text for code, text in data.warnings if code in labels.PERIOD_WARNINGS]
+    if about_period:  # under the Summary's title, where a reader starts
+        sheets[0].caption[1] += " · " + " · ".join(about_period)
     return sheets
 
 

@@ -87,3 +87,22 @@ def test_a_period_that_is_not_a_month_says_what_is_wrong(tmp_path):
     words = invoke("run", "-w", ws, "--period", "October")
     assert words.exit_code == 2
     assert "--period must be a year and a month, like 2026-10; 'October' is not" in words.output
+
+
+def test_an_empty_or_unfinished_month_is_said_on_screen_and_under_the_summarys_title(tmp_path):
+    from datetime import date
+
+    from python_calamine import CalamineWorkbook
+
+    ws = write_small_workspace(tmp_path / "ws")
+    this_month = f"{date.today():%Y-%m}"
+    result = invoke("run", "-w", ws, "--period", this_month, "--no-email")
+    assert result.exit_code == 0
+    assert f"Warning: {this_month} has not ended yet (today is {date.today()}): its figures can still change" \
+        in result.output
+    assert f"Warning: the ledger holds no incident of {this_month}: every figure is zero" in result.output
+    report = CalamineWorkbook.from_path(str(ws / "reports" / this_month / f"compensation_report_{this_month}.xlsx"))
+    subtitle = report.get_sheet_by_name("Summary").to_python()[1][0]
+    assert "has not ended yet" in subtitle and "every figure is zero" in subtitle
+    october = invoke("run", "-w", ws, "--period", "2026-10", "--no-email").output
+    assert "Warning:" not in october
