@@ -9,13 +9,12 @@ the latest one before it goes.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 from compensation_report import labels, mail
 from compensation_report.ledger import Ledger
-from compensation_report.workspace import Config, free_name
+from compensation_report.workspace import Config
 
 LISTED = 20  # incidents named per kind of change in a revision email; the rest are counted
 
@@ -56,8 +55,7 @@ def supersede(config: Config, ledger: Ledger, message: dict) -> None:
     outbox = config.folder("outbox")
     path = outbox / message["file_name"]
     if path.exists():
-        (outbox / "superseded").mkdir(exist_ok=True)
-        os.replace(path, free_name(outbox / "superseded", path.name))
+        mail.move_message(path, outbox / "superseded")
     ledger.supersede_message(message["id"])
 
 

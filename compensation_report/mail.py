@@ -79,11 +79,38 @@ def write_outbox(message: EmailMessage, outbox: Path, name: str) -> Path:
     outbox.mkdir(parents=True, exist_ok=True)
     target = outbox / name
     if target.exists():
-        (outbox / "superseded").mkdir(exist_ok=True)
-        os.replace(target, free_name(outbox / "superseded", name))
-    tmp = outbox / f".{target.name}.tmp"
-    tmp.write_bytes(message.as_bytes(policy=policy.SMTP))
+        move_message(target, outbox / "superseded")
+    for preview, text in _previews(message, target).items():
+        _write_whole(preview, text.encode("utf-8"))
+    _write_whole(target, message.as_bytes(policy=policy.SMTP))
+    return target
+
+
+def _previews(message: EmailMessage, target: Path) -> dict[Path, str]:
+    """The bodies as plain files beside the .eml (whose text is quoted-printable or base64 inside):
+    what the email says, readable in any editor or browser before it goes."""
+    found = {}
+    for kind, suffix in (("plain", ".txt"), ("html", ".html")):
+        body = message.get_body((kind,))
+        if isinstance(body, EmailMessage):
+            found[target.with_suffix(suffix)] = body.get_content()
+    return found
+
+
+def _write_whole(target: Path, data: bytes) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_bytes(data)
     os.replace(tmp, target)
+
+
+def move_message(path: Path, folder: Path) -> Path:
+    """An .eml moved into folder (sent/, superseded/), its previews with it, never over another file."""
+    folder.mkdir(exist_ok=True)
+    target = free_name(folder, path.name)
+    for suffix in (".txt", ".html"):
+        if path.with_suffix(suffix).exists():
+            os.replace(path.with_suffix(suffix), target.with_suffix(suffix))
+    os.replace(path, target)
     return target
 
 
@@ -117,10 +144,7 @@ def deliver(outbox: Path, smtp: SmtpConfig, ledger: Ledger) -> list[Path]:
                             + (" (refused for good: 'send --retry-failed' tries again)" if refusal.for_good else ""))
         if not refused:
             ledger.message_sent(message_id)
-            (outbox / "sent").mkdir(exist_ok=True)
-            target = free_name(outbox / "sent", path.name)
-            os.replace(path, target)
-            sent.append(target)
+            sent.append(move_message(path, outbox / "sent"))
         if unreachable:
             break
     if failures:

@@ -117,7 +117,8 @@ def test_smtp_mode_delivers_the_report_and_files_the_message_as_sent(tmp_path, s
     (attachment,) = list(message.iter_attachments())
     assert attachment.get_filename() == "compensation_report_2026-10.xlsx"
     assert attachment.get_content() == (ws / "reports" / "2026-10" / "compensation_report_2026-10.xlsx").read_bytes()
-    assert [p.name for p in (ws / "outbox" / "sent").iterdir()] == ["compensation_report_2026-10.eml"]
+    assert sorted(p.name for p in (ws / "outbox" / "sent").iterdir()) == [  # its previews go with it
+        "compensation_report_2026-10.eml", "compensation_report_2026-10.html", "compensation_report_2026-10.txt"]
     assert list((ws / "outbox").glob("*.eml")) == []
 
 
@@ -197,7 +198,7 @@ def test_each_recipient_gets_the_message_exactly_once_across_failures_and_sends(
     assert sorted(got_before + got_after) == ["cfo@example.com", "finance@example.com"]  # each once
     for _, message in inbox.messages:
         received_report(ws, message)
-    assert list((ws / "outbox").glob("*.eml")) == [] and len(list((ws / "outbox" / "sent").iterdir())) == 1
+    assert list((ws / "outbox").glob("*.eml")) == [] and len(list((ws / "outbox" / "sent").glob("*.eml"))) == 1
 
 
 def test_a_report_too_large_to_attach_is_named_instead(tmp_path):
@@ -294,7 +295,7 @@ def test_a_preview_is_superseded_by_the_run_that_sends(tmp_path, smtp_port):
         assert invoke("run", "-w", ws, "--period", "2026-10").exit_code == 0
         assert invoke("send", "-w", ws).exit_code == 0
     assert len(inbox.messages) == 1  # the month's report, once
-    assert len(list((ws / "outbox" / "superseded").iterdir())) == 1  # the preview, kept, not sent
+    assert len(list((ws / "outbox" / "superseded").glob("*.eml"))) == 1  # the preview, kept, not sent
 
 
 def test_attempts_must_be_a_whole_number_of_one_or_more(tmp_path):
@@ -329,3 +330,18 @@ def test_a_recipient_refused_for_good_fails_once_shows_in_status_and_is_retried_
     assert retried.exit_code == 0 and "Sent 1 email(s)" in retried.output
     assert [r for recipients, _ in fixed.messages for r in recipients] == ["gone@example.com"]
     assert "Refused for good by the mail server: 0" in invoke("status", "-w", ws).output
+
+
+@pytest.mark.parametrize("locale, words", [("en", "Compensation report"), ("zh-CN", "赔偿报告")])
+def test_each_email_has_readable_previews_of_its_bodies_beside_it(tmp_path, locale, words):
+    ws = write_small_workspace(tmp_path / "ws")
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--locale", locale).exit_code == 0
+    (eml,) = (ws / "outbox").glob("*.eml")
+    message = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    text = eml.with_suffix(".txt").read_text(encoding="utf-8")
+    html = eml.with_suffix(".html").read_text(encoding="utf-8")
+    def body(kind: str) -> str:  # the email's lines end in CRLF on the wire; the files in the system's way
+        return message.get_body((kind,)).get_content().replace("\r\n", "\n")
+
+    assert text == body("plain") and words in text  # as a reader sees it
+    assert html == body("html") and "<html" in html.lower()
