@@ -22,7 +22,7 @@ from compensation_report.isolation import ChildFailed, ChildRaised, cores, map_i
 from compensation_report.model import Problem
 from compensation_report.periods import PeriodResult, Usage, price_in_order
 from compensation_report.pricing import pricing_issues, unknown_names
-from compensation_report.schema import INCIDENT_WORKBOOK, sheet_names
+from compensation_report.schema import INCIDENT_WORKBOOK, normalize_name, sheet_aliases, sheet_names
 from compensation_report.standard import Standard
 from compensation_report.validate import Submission, read_submission
 from compensation_report.workbooks import check_container, read_cells, unreadable_message
@@ -43,7 +43,7 @@ def check_workbooks(paths: list[Path], standard: Standard) -> list[Checked]:
     """Every problem of every workbook, in the order of `paths`; each as it would be alone."""
     results = read_and_parse(paths)
     price_check([(submission, problems) for submission, problems in results if submission is not None], standard)
-    return results
+    return in_reading_order(results)
 
 
 class StoredIncidents(Protocol):
@@ -93,8 +93,25 @@ def check_and_price(paths: list[Path], standard: Standard, stored: StoredInciden
                     issue.sheet, issue.column, issue.source_row, issue.message, issue.code))
                 rejected.add(issue.workbook)
         if not rejected:
-            return results, {period: _without_workbook(result) for period, result in priced.items()}
+            return in_reading_order(results), {period: _without_workbook(result) for period, result in priced.items()}
         accepted = [k for k in accepted if k not in rejected]
+
+
+def in_reading_order(results: list[Checked]) -> list[Checked]:
+    """Each workbook's problems as a reader meets them: the file's own first, then sheet by sheet in the
+    workbook's order (Incidents, Losses, Customers), row by row, left to right; the count of those not
+    listed last. Whichever check found a problem, it is listed in its place."""
+    order = {name: k for k, spec in enumerate(INCIDENT_WORKBOOK) for name in sheet_aliases(spec)}
+
+    def place(problem: Problem) -> tuple:
+        letters = problem.cell.rstrip("0123456789")
+        digits = problem.cell[len(letters):]
+        return (problem.code == "too_many", bool(problem.sheet), order.get(normalize_name(problem.sheet), 99),
+                problem.sheet, int(digits or 0), len(letters), letters)
+
+    for _, problems in results:
+        problems.sort(key=place)
+    return results
 
 
 def _periods(incidents: pd.DataFrame) -> pd.Series:

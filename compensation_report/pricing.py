@@ -8,6 +8,7 @@ and FX look-ups are joins over whole tables. Only the two rules that consume a r
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
@@ -342,7 +343,7 @@ def _report_unpriced(lines: pd.DataFrame, chosen: pd.DataFrame, standard: Standa
     known = _known_items(standard)
     for _, row in lines[~lines["loss_pos"].isin(chosen["loss_pos"])].iterrows():
         if (row.category, row["item"]) not in known:
-            issues.append(_unknown_item(row))
+            issues.append(_unknown_item(row, known))
         else:
             issues.append(PricingIssue.of(row, "Losses", "item",
                                        f"no rate for {row.category}.{row['item']} valid on {row.start_date:%Y-%m-%d} "
@@ -358,10 +359,10 @@ def unknown_names(standard: Standard, losses: pd.DataFrame, customers: pd.DataFr
     issues = []
     for _, row in losses[losses["item"].notna()].iterrows():
         if pd.isna(row.category) and row["item"] not in any_category:
-            issues.append(PricingIssue.of(row, "Losses", "item",
-                                       f"item \"{row['item']}\" is not on the Rates sheet"))
+            issues.append(PricingIssue.of(row, "Losses", "item", f"item \"{row['item']}\" is not on the Rates sheet"
+                                          + _did_you_mean(row["item"], any_category)))
         elif pd.notna(row.category) and (row.category, row["item"]) not in known:
-            issues.append(_unknown_item(row))
+            issues.append(_unknown_item(row, known))
     return issues + [_unknown_tier(row) for _, row in customers[customers["sla_tier"].notna()].iterrows()
                      if str(row.sla_tier).casefold() not in tiers]
 
@@ -370,9 +371,17 @@ def _known_items(standard: Standard) -> set[tuple[str, str]]:
     return set(zip(standard.rates["category"], standard.rates["item"]))
 
 
-def _unknown_item(row) -> PricingIssue:
+def _unknown_item(row, known: set[tuple[str, str]]) -> PricingIssue:
+    items = {item for category, item in known if category == row.category}
     return PricingIssue.of(row, "Losses", "item",
-                        f"item \"{row['item']}\" is not on the Rates sheet for category {row.category}")
+                           f"item \"{row['item']}\" is not on the Rates sheet for category {row.category}"
+                           + _did_you_mean(row["item"], items))
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A close name of the standard's (a typo: enginering), offered, never taken in its place."""
+    close = difflib.get_close_matches(str(word), sorted(choices), n=1, cutoff=0.75)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 def _unknown_tier(row) -> PricingIssue:

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from compensation_report.schema import BASES, CATEGORIES, CATEGORY_ZH, PARTIES, SEVERITIES
 
 _PLAIN_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_CURRENCY_MARK = re.compile(r"[¥￥$€£]|\b(?:CNY|RMB|USD|EUR|GBP|HKD|JPY)\b|元", re.IGNORECASE)
 _SERIAL_TEXT = re.compile(r"^\d{5}(\.\d+)?$")  # five digits: 1927 to 2173, never a bare year like 2026
 MAX_NUMBER = Decimal("1e15")  # beyond any real amount; keeps every product exact and every cell in Excel's 15 digits
 _EXCEL_EPOCH = datetime(1899, 12, 30)
@@ -80,6 +81,9 @@ def _not_a_number(text: str) -> str:
     1234 in one country and 1.234 in another."""
     if re.fullmatch(r"[+-]?[\d.,]*\d,[\d.,]*", text):
         return "is not a number: write it with a point for decimals and no thousands separators (e.g. 1234.56)"
+    if _CURRENCY_MARK.search(text) and re.search(r"\d", text):
+        return ("is not a number: write the amount alone (e.g. 12500) and its currency in the currency column "
+                "(e.g. CNY)")
     return "is not a number"
 
 

@@ -113,6 +113,17 @@ def check_container(path: Path) -> None:
                                  f"zip archive: {exc}); {RESAVE}") from exc
 
 
+def _open_at(book, sheet: str, ref: str) -> None:
+    """The copy opens on the first bad cell (problems come in reading order), not where it was saved."""
+    target = book[sheet]
+    for worksheet in book.worksheets:
+        worksheet.sheet_view.tabSelected = worksheet is target
+    book.active = target
+    for selection in target.sheet_view.selection:
+        selection.activeCell = ref
+        selection.sqref = ref
+
+
 def _check_declared_sizes(archive: zipfile.ZipFile) -> None:
     """Unpack the XML parts once, in small pieces: zipfile stops at each part's declared size and
     checks its CRC, so a part that lies about its size (to pass the check above) fails here, in
@@ -164,5 +175,7 @@ def annotate(source: Path, problems: list[Problem], target: Path) -> Path:
         cell = book[sheet][ref]
         cell.fill = red
         cell.comment = Comment("\n".join(messages), "compensation-report", width=320, height=40 + 30 * len(messages))
+    if by_cell:
+        _open_at(book, *next(iter(by_cell)))
     book.save(target)
     return target

@@ -165,3 +165,25 @@ def test_a_workbook_too_large_to_annotate_gets_its_errors_file_and_no_copy(tmp_p
                         "small.xlsx.errors.txt"]
     assert (ws / "rejected" / "big.xlsx.errors.txt").read_text(encoding="utf-8").startswith(
         'big.xlsx › Losses › D2: quantity "lots" is not a number')
+
+
+def test_problems_come_in_reading_order_with_hints_and_the_copy_opens_at_the_first(tmp_path):
+    import openpyxl
+
+    ws = write_small_workspace(tmp_path / "ws")
+    write_workbook(ws / "inbox" / "oct.xlsx", {
+        "Instructions": [{"note": "fill in the sheets"}],
+        "Incidents": [incident("A", "2026-10-03 14:05", 1), incident("B", "2026-10-04 14:05", 1, severity="P9")],
+        "Losses": [{"incident_id": "A", "category": "REPAIR", "item": "reveiw"},
+                   {"incident_id": "A", "category": "LOSS", "item": "lost_revenue", "amount": "¥12,500"}]})
+    assert invoke("run", "-w", ws, "--period", "2026-10", "--no-email").exit_code == 1
+    errors = (ws / "rejected" / "oct.xlsx.errors.txt").read_text(encoding="utf-8").splitlines()
+    assert errors == [
+        'oct.xlsx › Incidents › E3: severity "P9" is not a severity (P1, P2, P3 or P4)',
+        'oct.xlsx › Losses › C2: item "reveiw" is not on the Rates sheet for category REPAIR; did you mean review?',
+        'oct.xlsx › Losses › D3: amount "¥12,500" is not a number: write the amount alone (e.g. 12500) and its '
+        'currency in the currency column (e.g. CNY)']
+    copy = openpyxl.load_workbook(ws / "rejected" / "oct.annotated.xlsx")
+    assert copy.active.title == "Incidents"
+    assert copy.active.sheet_view.selection[0].activeCell == "E3"
+    assert [sheet.sheet_view.tabSelected for sheet in copy.worksheets] == [False, True, False]
