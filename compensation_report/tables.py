@@ -263,10 +263,11 @@ def summary_table(incidents: pd.DataFrame, incidents_sheet: SheetTable, data: Re
     party_block = _party_block(incidents, data, cat_block.row + len(cat_block.rows) + 3)
     top_block = _top_block(incidents, data, party_block.row + len(party_block.rows) + 3)
     top, bottom = cat_block.first_data_row + 1, cat_block.first_data_row + len(CATEGORIES)  # 1-based rows
+    below = top_block.row + len(top_block.rows) + 4  # charts under the tables: the page stays one page wide
     by_category = Chart("column", labels.text("chart_category", loc), sheet_ref(name, f"B{top}:B{bottom}"),
-                        [(labels.text("gross", loc), sheet_ref(name, f"C{top}:C{bottom}"))], f"J{TOP + 1}")
+                        [(labels.text("gross", loc), sheet_ref(name, f"C{top}:C{bottom}"))], f"A{below}")
     net = Chart("column", labels.text("chart_net", loc), sheet_ref(name, f"B{bottom + 1}:B{bottom + 3}"),
-                [(labels.text("amount", loc), sheet_ref(name, f"C{bottom + 1}:C{bottom + 3}"))], f"J{TOP + 18}")
+                [(labels.text("amount", loc), sheet_ref(name, f"C{bottom + 1}:C{bottom + 3}"))], f"A{below + 18}")
     return SheetTable("summary", name, [facts_block, money_block, cat_block, party_block, top_block],
                       charts=[by_category, net])
 

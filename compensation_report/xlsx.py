@@ -35,6 +35,12 @@ def write_report(sheets: list[SheetTable], path: Path, created: datetime,
     return path
 
 
+# 11-point text printed at 73 % is 8 points, the smallest a reader should be given
+MIN_PRINT_SCALE = 73
+# A4 landscape less XlsxWriter's default 0.7-inch margins: 297 mm - 35.6 mm, at 96 pixels an inch
+A4_LANDSCAPE_PIXELS = int((297 - 2 * 0.7 * 25.4) / 25.4 * 96)
+
+
 def _write(sheets: list[SheetTable], path: Path, created: datetime, on_sheet=None,
            number_formats: dict[str, str | None] | None = None) -> None:
     book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
@@ -48,10 +54,10 @@ def _write(sheets: list[SheetTable], path: Path, created: datetime, on_sheet=Non
             ws.write_string(row, 0, text, style)
         for block in sheet.blocks:
             _write_block(ws, block, styles)
-        _set_widths(ws, sheet.blocks)
+        widths = _set_widths(ws, sheet.blocks)
         if sheet.freeze_row is not None:
             ws.freeze_panes(sheet.freeze_row, 0)
-        _print_setup(ws, sheet)
+        _print_setup(ws, sheet, widths)
         for chart in sheet.charts:
             _insert_chart(book, ws, chart)
     if on_sheet:
@@ -93,7 +99,7 @@ def _write_block(ws, block: Block, styles: _Styles) -> None:
 WIDTHS = {"money": 17, "own_money": 15, "datetime": 17, "date": 12, "number": 11, "int": 9, "percent": 9, "share": 8}
 
 
-def _set_widths(ws, blocks: list[Block]) -> None:
+def _set_widths(ws, blocks: list[Block]) -> dict[int, float]:
     """Fixed widths for numbers and dates; text as wide as its header and its first rows, within reason."""
     widths: dict[int, float] = {}
     for block in blocks:
@@ -103,6 +109,7 @@ def _set_widths(ws, blocks: list[Block]) -> None:
             widths[j] = max(widths.get(j, 0), width)
     for j, width in sorted(widths.items()):
         ws.set_column(j, j, width)
+    return widths
 
 
 def _text_width(values: list[object]) -> float:
@@ -111,11 +118,23 @@ def _text_width(values: list[object]) -> float:
     return min(max(longest + 2, 8), 48)
 
 
-def _print_setup(ws, sheet: SheetTable) -> None:
-    """Landscape A4, as wide as one page, the table's header repeated on every page."""
+def print_scale(widths: dict[int, float]) -> int:
+    """The largest scale (percent) at which columns of these widths fit across one landscape A4 page."""
+    pixels = sum(width * 7 + 5 for width in widths.values())  # Excel's column width in characters, at 96 dpi
+    return int(100 * A4_LANDSCAPE_PIXELS / max(pixels, 1))
+
+
+def _print_setup(ws, sheet: SheetTable, widths: dict[int, float]) -> None:
+    """Landscape A4 with 'page x of y' in the footer and the table's header on every page. A sheet
+    that fits across one page at MIN_PRINT_SCALE or more is fitted to the page's width; a wider one
+    prints at MIN_PRINT_SCALE, its columns over more pages, the first column repeated on each."""
     ws.set_landscape()
     ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
+    if print_scale(widths) >= MIN_PRINT_SCALE:
+        ws.fit_to_pages(1, 0)
+    else:
+        ws.set_print_scale(MIN_PRINT_SCALE)
+        ws.repeat_columns(0)
     ws.set_footer("&L&A&R&P / &N")
     tables = [b for b in sheet.blocks if b.filter]
     if tables:

@@ -1,0 +1,60 @@
+"""The sample report printed: A4 landscape, never below 8-point text, the header row on every page of
+Lines, 'page x of y' in the footers, Summary's charts under its tables; LibreOffice prints it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import zipfile
+
+import pytest
+from libreoffice import soffice
+
+from compensation_report import pipeline
+from compensation_report.xlsx import A4_LANDSCAPE_PIXELS, MIN_PRINT_SCALE
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    root = pipeline.init_workspace(tmp_path_factory.mktemp("print") / "ws")
+    return pipeline.run_period(root, "2026-10", send_email=False).report
+
+
+def sheets_of(report) -> dict[str, str]:
+    with zipfile.ZipFile(report) as book:
+        names = re.findall(r'<sheet name="([^"]+)"', book.read("xl/workbook.xml").decode())
+        return {name: book.read(f"xl/worksheets/sheet{n}.xml").decode() for n, name in enumerate(names, 1)}
+
+
+def test_every_sheet_prints_on_landscape_a4_at_8_points_or_more(report):
+    for name, xml in sheets_of(report).items():
+        setup = re.search(r"<pageSetup [^>]*>", xml).group(0)
+        assert 'paperSize="9"' in setup and 'orientation="landscape"' in setup, name
+        width = sum(float(w) * 7 + 5 for w in re.findall(r'<col [^>]*width="([\d.]+)"', xml))
+        fitted = 'fitToPage="1"' in xml
+        scale = 100 * A4_LANDSCAPE_PIXELS / width if fitted else int(re.search(r'scale="(\d+)"', setup).group(1))
+        assert scale >= MIN_PRINT_SCALE, f"{name} prints at {scale:.0f} %"
+        assert "&amp;P / &amp;N" in xml, name  # page x of y
+
+
+def test_lines_repeat_their_header_and_summary_keeps_its_charts_under_its_tables(report):
+    with zipfile.ZipFile(report) as book:
+        workbook = book.read("xl/workbook.xml").decode()
+        drawing = book.read("xl/drawings/drawing1.xml").decode()
+    titles = re.search(r'<definedName name="_xlnm.Print_Titles" localSheetId="3">([^<]+)</definedName>', workbook)
+    assert titles and titles.group(1) == "Lines!$A:$A,Lines!$4:$4"  # its first column too: it spans two pages
+    summary = sheets_of(report)["Summary"]
+    last_table_row = max(int(r) for r in re.findall(r'<row r="(\d+)"', summary))
+    chart_rows = [int(r) + 1 for r in re.findall(r"<xdr:from><xdr:col>\d+</xdr:col><xdr:colOff>\d+</xdr:colOff>"
+                                                 r"<xdr:row>(\d+)</xdr:row>", drawing)]
+    assert chart_rows and min(chart_rows) > last_table_row - 1
+    assert all(re.findall(r"<xdr:from><xdr:col>(\d+)</xdr:col>", drawing)[k] == "0" for k in range(len(chart_rows)))
+
+
+def test_libreoffice_prints_the_report(report, tmp_path):
+    subprocess.run([soffice(), "--headless", f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(report)],
+                   check=True, capture_output=True, timeout=300)
+    pdf = (tmp_path / report.with_suffix(".pdf").name).read_bytes()
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert 10 <= pages <= 30  # every sheet at least once; none shrunk to fit nor spread over dozens
