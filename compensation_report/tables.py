@@ -111,6 +111,7 @@ class SheetTable:
     freeze_row: int | None = None
     charts: list[Chart] = field(default_factory=list)
     caption: list[str] = field(default_factory=list)  # the title block
+    page_break: int | None = None  # a printed page starts at this 0-based row
 
 
 @dataclass(frozen=True)
@@ -269,7 +270,7 @@ def summary_table(incidents: pd.DataFrame, incidents_sheet: SheetTable, data: Re
     net = Chart("column", labels.text("chart_net", loc), sheet_ref(name, f"B{bottom + 1}:B{bottom + 3}"),
                 [(labels.text("amount", loc), sheet_ref(name, f"C{bottom + 1}:C{bottom + 3}"))], f"A{below + 18}")
     return SheetTable("summary", name, [facts_block, money_block, cat_block, party_block, top_block],
-                      charts=[by_category, net])
+                      charts=[by_category, net], page_break=below - 2)  # the charts print on a page of their own
 
 
 def previous_period(period: str) -> str:

@@ -136,6 +136,8 @@ def _print_setup(ws, sheet: SheetTable, widths: dict[int, float]) -> None:
         ws.set_print_scale(MIN_PRINT_SCALE)
         ws.repeat_columns(0)
     ws.set_footer("&L&A&R&P / &N")
+    if sheet.page_break is not None:
+        ws.set_h_pagebreaks([sheet.page_break])
     tables = [b for b in sheet.blocks if b.filter]
     if tables:
         ws.repeat_rows(tables[0].header_row)

@@ -48,6 +48,7 @@ def test_lines_repeat_their_header_and_summary_keeps_its_charts_under_its_tables
     chart_rows = [int(r) + 1 for r in re.findall(r"<xdr:from><xdr:col>\d+</xdr:col><xdr:colOff>\d+</xdr:colOff>"
                                                  r"<xdr:row>(\d+)</xdr:row>", drawing)]
     assert chart_rows and min(chart_rows) > last_table_row - 1
+    assert re.search(r'<rowBreaks count="1" manualBreakCount="1"><brk id="\d+"', summary)  # a page of their own
     assert all(re.findall(r"<xdr:from><xdr:col>(\d+)</xdr:col>", drawing)[k] == "0" for k in range(len(chart_rows)))
 
 
