@@ -465,6 +465,10 @@ def arrivals_of(inbox: list[Path], ledger: Ledger) -> tuple[list[tuple[Path, str
         except FileNotFoundError:
             left.append((printable(path.name), VANISHED))
             continue
+        except PermissionError:
+            left.append((printable(path.name), "cannot be read (permission denied): give the account that runs "
+                                               "compensation-report read access to it"))
+            continue
         taken = ledger.left_in_inbox(sha, path.name)
         if taken:
             left.append((printable(path.name), f"taken on {taken[:10]}, but the inbox would not let it be moved; "

@@ -274,9 +274,9 @@ def plain_disk_errors(root: Path, ledger: Path) -> Iterator[None]:
             raise WorkspaceError(f"the disk holding {place} is full: free some space and run again; the next "
                                  "run finishes what this one began") from exc
         if exc.errno in REFUSED:
-            raise WorkspaceError(f"{place} cannot be written ({exc.strerror}): give the account that runs "
-                                 f"compensation-report write access to {Path(place).parent}, or make it writable "
-                                 "again, then run again; the next run finishes what this one began") from exc
+            raise WorkspaceError(f"{place} cannot be used ({exc.strerror}): give the account that runs "
+                                 f"compensation-report access to it and to {Path(place).parent}, or make it "
+                                 "writable again, then run again; the next run finishes what this one began") from exc
         raise
 
 

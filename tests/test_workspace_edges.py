@@ -8,6 +8,8 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 from builders import incident, write_small_workspace, write_workbook
@@ -226,7 +228,7 @@ def test_an_archive_that_cannot_be_written_is_named_with_what_to_do(tmp_path):
     finally:
         subprocess.run(["chattr", "-i", str(ws / "archive")], check=True)
     assert done.returncode == 2, done.stderr
-    assert f"{ws / 'archive'}" in done.stderr and "cannot be written (Operation not permitted)" in done.stderr
+    assert f"{ws / 'archive'}" in done.stderr and "cannot be used (Operation not permitted)" in done.stderr
     assert "Traceback" not in done.stderr and (ws / "inbox" / "payments.xlsx").exists()
     again = subprocess.run([sys.executable, "-m", "compensation_report", "run", "-w", str(ws), "--period", "2026-10",
                             "--no-email"], capture_output=True, text=True, timeout=120)
@@ -276,3 +278,28 @@ def test_reports_and_our_other_files_take_the_umasks_permissions(tmp_path, umask
     ours = [ws / "reports" / "2026-10" / "compensation_report_2026-10.xlsx", ws / "rejected" / "oct.xlsx.errors.txt",
             ws / "rejected" / "oct.annotated.xlsx", ws / "outbox" / "compensation_report_2026-10.eml"]
     assert {p.name: oct(p.stat().st_mode & 0o777) for p in ours} == {p.name: oct(0o666 & ~umask) for p in ours}
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="runs the CLI as another user (nobody), which needs root and setpriv")
+def test_an_inbox_file_the_run_may_not_read_is_named_and_the_others_taken():
+    with tempfile.TemporaryDirectory(dir="/tmp") as folder:  # pytest's own folder is root's alone
+        may_not_read(Path(folder))
+
+
+def may_not_read(tmp_path: Path) -> None:
+    ws = write_small_workspace(tmp_path / "ws")
+    bad_workbook(ws / "inbox" / "secret.xlsx")
+    os.chmod(ws / "inbox" / "secret.xlsx", 0o600)  # root's alone
+    for folder in [tmp_path, ws, *ws.rglob("*")]:
+        if folder.is_dir():
+            os.chmod(folder, 0o777)
+    for path in ws.rglob("*"):
+        if path.is_file() and path.name != "secret.xlsx":
+            os.chmod(path, 0o666)
+    done = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable, "-m",
+                           "compensation_report", "run", "-w", str(ws), "--period", "2026-10", "--no-email"],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert "left      secret.xlsx: cannot be read (permission denied)" in done.stdout
+    assert "accepted  payments.xlsx: 2 incident(s)" in done.stdout
