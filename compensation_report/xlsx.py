@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Callable
@@ -55,6 +56,7 @@ def _write(sheets: list[SheetTable], path: Path, created: datetime, on_sheet=Non
         for block in sheet.blocks:
             _write_block(ws, block, styles)
         widths = _set_widths(ws, sheet.blocks)
+        _fit_header_rows(ws, sheet.blocks, widths)
         if sheet.freeze_row is not None:
             ws.freeze_panes(sheet.freeze_row, 0)
         _print_setup(ws, sheet, widths)
@@ -113,9 +115,25 @@ def _set_widths(ws, blocks: list[Block]) -> dict[int, float]:
 
 
 def _text_width(values: list[object]) -> float:
-    longest = max((sum(2 if ord(ch) > 0x2E7F else 1 for ch in str(v)) for v in values if isinstance(v, str)),
-                  default=8)  # a CJK character is two columns wide
+    longest = max((_columns(v) for v in values if isinstance(v, str)), default=8)
     return min(max(longest + 2, 8), 48)
+
+
+def _columns(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)  # a CJK character is two columns wide
+
+
+ROW_POINTS = 15  # the height of one line of 11-point text
+
+
+def _fit_header_rows(ws, blocks: list[Block], widths: dict[int, float]) -> None:
+    """A header row as tall as its longest wrapped header: spreadsheet applications do not grow a row
+    XlsxWriter wrote, so a header of two lines would lie over the first data row."""
+    for block in blocks:
+        lines = max((math.ceil(_columns(text) / max(widths.get(j, 8) - 1, 1)) for j, text in enumerate(block.headers)
+                     if text), default=1)
+        if lines > 1:
+            ws.set_row(block.header_row, ROW_POINTS * lines)
 
 
 def print_scale(widths: dict[int, float]) -> int:

@@ -59,3 +59,22 @@ def test_libreoffice_prints_the_report(report, tmp_path):
     pdf = (tmp_path / report.with_suffix(".pdf").name).read_bytes()
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     assert 10 <= pages <= 30  # every sheet at least once; none shrunk to fit nor spread over dozens
+
+
+def test_a_wrapped_header_row_is_as_tall_as_its_longest_header(report):
+    import math
+
+    import openpyxl
+    from helpers import HEADER_ROW
+
+    book = openpyxl.load_workbook(report)
+    grown = 0
+    for sheet in book.worksheets:
+        headers = [cell for cell in sheet[HEADER_ROW] if isinstance(cell.value, str)]
+        widths = {cell.column_letter: sheet.column_dimensions[cell.column_letter].width for cell in headers}
+        lines = max((math.ceil(len(cell.value) / max(widths[cell.column_letter] - 1, 1)) for cell in headers),
+                    default=1)
+        height = sheet.row_dimensions[HEADER_ROW].height
+        assert lines == 1 or (height or 0) >= 15 * lines, f"{sheet.title}: {lines} lines in {height} points"
+        grown += lines > 1
+    assert grown >= 2  # Incidents (duration_hours) and Customers (outage_minutes, credit_percent …)
