@@ -104,13 +104,14 @@ PARTY_NAMES = {
 
 def number_formats(locale: str, currency: str = "") -> dict[str, str | None]:
     """Excel number formats by kind of column. Negative money is red; reporting-currency money names
-    its currency; a percent column holds 10 for 10 %, a share column 0.1."""
+    its currency; a percent column holds 10 for 10 %, a share column 0.1. Right-aligned amounts end in
+    a space (`_)`, the width of a parenthesis) so that they never touch the text of the next column."""
     suffix = f' "{currency}"' if currency else ""
     chinese = locale == "zh-CN"
     return {
-        "money": f"#,##0.00{suffix};[Red]-#,##0.00{suffix}",
-        "own_money": "#,##0.00;[Red]-#,##0.00",
-        "number": "#,##0.00##",
+        "money": f"#,##0.00{suffix}_);[Red]-#,##0.00{suffix}_)",
+        "own_money": "#,##0.00_);[Red]-#,##0.00_)",
+        "number": "#,##0.00##_)",
         "int": "0",
         "percent": '0.0#"%"',
         "share": "0.0%",

@@ -115,8 +115,12 @@ def _set_widths(ws, blocks: list[Block]) -> dict[int, float]:
 
 
 def _text_width(values: list[object]) -> float:
-    longest = max((_columns(v) for v in values if isinstance(v, str)), default=8)
-    return min(max(longest + 2, 8), 48)
+    """As wide as the longest text, within TEXT_WIDTH_MAX; text without a space (a SHA-256, a file name,
+    an id) cannot be read in part, so it may go to WORD_WIDTH_MAX."""
+    texts = [v for v in values if isinstance(v, str)]
+    longest = max((min(_columns(v), TEXT_WIDTH_MAX if " " in v.strip() else WORD_WIDTH_MAX) for v in texts),
+                  default=8)
+    return min(max(longest + 2, 8), WORD_WIDTH_MAX)
 
 
 def _columns(text: str) -> int:
@@ -124,6 +128,8 @@ def _columns(text: str) -> int:
 
 
 ROW_POINTS = 15  # the height of one line of 11-point text
+TEXT_WIDTH_MAX = 46  # characters of a column of words: most titles and names, not a sentence
+WORD_WIDTH_MAX = 64  # characters of one word: a SHA-256
 
 
 def _fit_header_rows(ws, blocks: list[Block], widths: dict[int, float]) -> None:

@@ -78,3 +78,16 @@ def test_a_wrapped_header_row_is_as_tall_as_its_longest_header(report):
         assert lines == 1 or (height or 0) >= 15 * lines, f"{sheet.title}: {lines} lines in {height} points"
         grown += lines > 1
     assert grown >= 2  # Incidents (duration_hours) and Customers (outage_minutes, credit_percent …)
+
+
+def test_amounts_keep_a_space_before_the_next_column_and_a_sha256_is_shown_whole(report):
+    import openpyxl
+
+    from compensation_report.labels import number_formats
+
+    for kind in ("money", "own_money", "number"):
+        assert all(part.endswith("_)") for part in number_formats("en", "CNY")[kind].split(";")), kind
+    run_info = openpyxl.load_workbook(report)["Run Info"]
+    sha = next(cell for row in run_info.iter_rows() for cell in row
+               if isinstance(cell.value, str) and re.fullmatch(r"[0-9a-f]{64}", cell.value))
+    assert run_info.column_dimensions[sha.column_letter].width >= 64

@@ -95,7 +95,7 @@ def test_the_sample_month_is_written_as_xlsxwriter_writes_it(tmp_path, monkeypat
     root = pipeline.init_workspace(tmp_path / "ws")
     pipeline.run_period(root, "2026-10", send_email=False)
     (sheets, number_formats), = captured
-    assert sum(len(b.rows) for s in sheets for b in s.blocks) > 50 and number_formats["money"].endswith('"CNY"')
+    assert sum(len(b.rows) for s in sheets for b in s.blocks) > 50 and number_formats["money"].endswith('"CNY"_)')
     assert_same_file(*write_both_ways(sheets, tmp_path, monkeypatch, number_formats))
 
 
