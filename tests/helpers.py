@@ -1,8 +1,11 @@
-"""Report checks shared by the tests: every formula's cached value against the formula itself."""
+"""Shared by the tests: every formula's cached value checked against the formula itself, and the real CLI
+run with a patch."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -71,3 +74,17 @@ def assert_formulas_match_cached_values(path: Path) -> int:
         assert abs(cached - expected) < 0.005, f"{sheet}!{coordinate} {formula}: cached {cached}, computes {expected}"
         count += 1
     return count
+
+
+CLI_AFTER_PATCH = """
+from compensation_report.cli import main
+sys.argv = ["compensation-report", *sys.argv[1:]]
+main()
+"""
+
+
+def run_patched_cli(patch: str, *args: object, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The real CLI in a process of its own, after `patch` (Python source, run first) changed a part of
+    it: a failure or a race put where a test needs it."""
+    return subprocess.run([sys.executable, "-c", "import sys\n" + patch + CLI_AFTER_PATCH, *map(str, args)],
+                          capture_output=True, text=True, timeout=120, env=env)

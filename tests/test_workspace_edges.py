@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from builders import incident, write_small_workspace, write_workbook
 from click.testing import CliRunner
+from helpers import run_patched_cli
 from test_month_after_month import emails, sample_workspace_with
 
 from compensation_report.cli import cli
@@ -106,25 +107,20 @@ def test_a_long_file_name_gets_its_errors_file_and_copy_under_names_the_file_sys
 # Runs the CLI with openpyxl's save failing halfway, as when memory runs out while the copy is written
 # (in the forked child that writes it).
 HALF_SAVE = """
-import sys
 from openpyxl.workbook.workbook import Workbook
 def save(self, filename):
     with open(filename, "wb") as out:
         out.write(b"PK\\x03\\x04 half a zip")
     raise MemoryError
 Workbook.save = save
-from compensation_report.cli import main
-sys.argv = ["compensation-report", *sys.argv[1:]]
-main()
 """
 
 
 def test_an_annotated_copy_that_fails_halfway_leaves_no_file_under_its_name(tmp_path):
     ws = write_small_workspace(tmp_path / "ws")
     bad_workbook(ws / "inbox" / "oct.xlsx")
-    done = subprocess.run([sys.executable, "-c", HALF_SAVE, "run", "-w", str(ws), "--period", "2026-10",
-                           "--no-email"], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "COMPENSATION_START_METHOD": "fork"})  # the patch reaches the child
+    done = run_patched_cli(HALF_SAVE, "run", "-w", ws, "--period", "2026-10", "--no-email",
+                           env={**os.environ, "COMPENSATION_START_METHOD": "fork"})  # the patch reaches the child
     assert done.returncode == 1, done.stderr
     assert sorted(p.name for p in (ws / "rejected").iterdir()) == ["oct.xlsx", "oct.xlsx.errors.txt"]
 
@@ -144,8 +140,6 @@ def test_a_symbolic_link_in_the_inbox_is_archived_as_the_bytes_it_points_to(tmp_
 
 # Runs the CLI with a file removed from the inbox after the check read it, before it is stored.
 REMOVER = """
-import sys
-from pathlib import Path
 from compensation_report import pipeline
 original = pipeline.check_arrivals
 def check_arrivals(arrivals, *args, **kwargs):
@@ -153,9 +147,6 @@ def check_arrivals(arrivals, *args, **kwargs):
     next(path for path, _ in arrivals if path.name == "gone.xlsx").unlink()
     return checked
 pipeline.check_arrivals = check_arrivals
-from compensation_report.cli import main
-sys.argv = ["compensation-report", *sys.argv[1:]]
-main()
 """
 
 
@@ -165,8 +156,7 @@ def test_a_file_removed_from_the_inbox_mid_run_is_named_and_the_others_taken(tmp
                                                 "Losses": [{"incident_id": "G", "category": "REPAIR",
                                                             "item": "review"}]})
     os.utime(ws / "inbox" / "gone.xlsx", (1_700_000_000, 1_700_000_000))  # first in the inbox's order
-    done = subprocess.run([sys.executable, "-c", REMOVER, "run", "-w", str(ws), "--period", "2026-10", "--no-email"],
-                          capture_output=True, text=True, timeout=120)
+    done = run_patched_cli(REMOVER, "run", "-w", ws, "--period", "2026-10", "--no-email")
     assert done.returncode == 0, done.stderr
     assert "left      gone.xlsx: removed from the inbox while the run read it; not taken" in done.stdout
     assert "accepted  payments.xlsx: 2 incident(s)" in done.stdout
