@@ -289,7 +289,10 @@ def may_not_read(tmp_path: Path) -> None:
             os.chmod(path, 0o666)
     done = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable, "-m",
                            "compensation_report", "run", "-w", str(ws), "--period", "2026-10", "--no-email"],
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)})
+                          capture_output=True, text=True, timeout=120,
+                          # fork: a process whose uid setpriv changed cannot start a spawn child on this machine
+                          # (any Python's, not ours alone); the test is about the inbox file, not the start
+                          env={**os.environ, "HOME": str(tmp_path), "COMPENSATION_START_METHOD": "fork"})
     assert done.returncode == 0, done.stderr
     assert "left      secret.xlsx: cannot be read (permission denied)" in done.stdout
     assert "accepted  payments.xlsx: 2 incident(s)" in done.stdout
