@@ -18,6 +18,27 @@ SHEETS = {
 }
 
 # Column headers: the English label is the SPEC's column name.
+HEADERS_EN = {
+    "incident_id": "Incident", "title": "Title", "business_unit": "Business unit", "system": "System",
+    "severity": "Severity", "started_at": "Started", "resolved_at": "Resolved", "duration_hours": "Duration (hours)",
+    "LOSS": "Loss", "DOWNTIME": "Downtime", "CUSTOMER": "Customer", "FINE": "Fines", "REPAIR": "Repair",
+    "gross": "Gross", "recovery": "Recovery", "net": "Net", "responsible_party": "Responsible party",
+    "status": "Status", "category": "Category", "item": "Item", "basis": "Basis", "quantity": "Quantity",
+    "unit": "Unit", "rate": "Rate", "currency": "Currency", "amount_original": "Amount (own currency)",
+    "fx_rate": "FX rate", "amount": "Amount", "source_file": "Source file", "source_sheet": "Source sheet",
+    "source_row": "Source row", "rate_sheet": "Standard sheet", "rate_row": "Standard row",
+    "customer_id": "Customer", "policy_id": "Policy", "note": "Note", "name_en": "Name", "name_zh": "Name (Chinese)",
+    "method_en": "Method", "method_zh": "Method (Chinese)", "max_amount": "Cap", "valid_from": "Valid from",
+    "valid_to": "Valid to", "responsible": "Borne by", "customer_name": "Customer name", "sla_tier": "SLA tier",
+    "monthly_fee": "Monthly fee", "outage_minutes": "Outage (minutes)", "credit_percent": "Credit %",
+    "credit": "SLA credit", "extension_days": "Extension (days)", "extension": "Service extension",
+    "cap_adjustment": "Cap adjustment", "insurer": "Insurer", "incidents": "Incidents", "eligible": "Eligible",
+    "deductible": "Deductible", "coinsurance": "Coinsurance", "recovered": "Recovered",
+    "aggregate_limit": "Aggregate limit", "aggregate_used": "Aggregate used", "aggregate_left": "Aggregate left",
+    "period": "Period", "code": "Code", "message": "Message", "policy_currency": "Policy currency",
+    "sha256": "SHA-256", "file_name": "File", "received_at": "Received", "name": "Name",
+    "key": "Item", "value": "Value", "share": "Share",
+}
 HEADERS = {
     "incident_id": "事故编号", "title": "标题", "business_unit": "业务部门", "system": "系统",
     "severity": "严重级别", "started_at": "开始时间", "resolved_at": "恢复时间", "duration_hours": "持续小时",
@@ -130,7 +151,8 @@ def sheet_name(key: str, locale: str) -> str:
 
 
 def header(column: str, locale: str) -> str:
-    return HEADERS.get(column, column) if locale == "zh-CN" else column
+    """A column's header in words; its field name (what programs read) is the row above, hidden."""
+    return (HEADERS if locale == "zh-CN" else HEADERS_EN).get(column, column)
 
 
 def text(key: str, locale: str) -> str:

@@ -70,6 +70,7 @@ class Block:
     title: str | None = None
     filter: bool = False
     totals: int = 0  # the last rows are totals
+    field_names: bool = False  # the columns' field names in a hidden row above the header, for programs
 
     @property
     def header_row(self) -> int:
@@ -202,10 +203,11 @@ def period_incidents(totals: pd.DataFrame, period: str) -> pd.DataFrame:
     return totals[totals["period"] == period].reset_index(drop=True)
 
 
-def simple_table(key: str, name: str, columns: list[str], rows: list[list[object]], locale: str,
-                 machine_headers: bool = False) -> SheetTable:
-    headers = columns if machine_headers else [labels.header(c, locale) for c in columns]
-    return SheetTable(key, name, [Block(TOP, columns, rows, headers, filter=True)], freeze_row=TOP + 1)
+def simple_table(key: str, name: str, columns: list[str], rows: list[list[object]], locale: str) -> SheetTable:
+    """One table under the title block: headers in words, the field names in the hidden row above."""
+    headers = [labels.header(c, locale) for c in columns]
+    return SheetTable(key, name, [Block(TOP, columns, rows, headers, filter=True, field_names=True)],
+                      freeze_row=TOP + 1)
 
 
 def _sum_formula(sheet: str | None, column: int, first: int, count: int,
@@ -370,8 +372,8 @@ def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 def incidents_table(incidents: pd.DataFrame, data: ReportInput, name: str,
                     first_line: dict[str, tuple[str, str]]) -> SheetTable:
-    """Header cells are exactly the SPEC names in every locale: other tools read this sheet. Each
-    incident id links to the incident's first row on Lines."""
+    """The SPEC's field names are in the hidden row above the headers, in every locale: other tools
+    read this sheet. Each incident id links to the incident's first row on Lines."""
     col = {c: i for i, c in enumerate(INCIDENT_COLUMNS)}
     first_cat, last_cat = column_letter(col[CATEGORIES[0]]), column_letter(col[CATEGORIES[-1]])
     gross_col, recovery_col = column_letter(col["gross"]), column_letter(col["recovery"])
@@ -384,10 +386,10 @@ def incidents_table(incidents: pd.DataFrame, data: ReportInput, name: str,
         values["duration_hours"] = row["duration_hours"]
         values["gross"] = Formula(f"=SUM({first_cat}{excel_row}:{last_cat}{excel_row})", row["gross"])
         values["net"] = Formula(f"={gross_col}{excel_row}-{recovery_col}{excel_row}", row["net"])
-        values["responsible_party"] = responsible_party(row["responsible_party"])
+        values["responsible_party"] = labels.party_name(responsible_party(row["responsible_party"]), data.locale)
         values["status"] = labels.text("revised" if row["revision"] > 1 else "new", data.locale)
         rows.append([values[c] for c in INCIDENT_COLUMNS])
-    return simple_table("incidents", name, INCIDENT_COLUMNS, rows, data.locale, machine_headers=True)
+    return simple_table("incidents", name, INCIDENT_COLUMNS, rows, data.locale)
 
 
 # -- Lines and Customers -----------------------------------------------------------------

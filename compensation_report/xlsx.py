@@ -87,6 +87,10 @@ def _write_block(ws, block: Block, styles: _Styles) -> None:
     if block.title:
         ws.write_string(block.row, 0, block.title, styles.block_title)
     kinds = block.kinds
+    if block.field_names:  # the row above is the title block's blank row
+        for j, field in enumerate(block.columns):
+            ws.write_string(block.header_row - 1, j, field)
+        ws.set_row(block.header_row - 1, None, None, {"hidden": True})
     for j, text in enumerate(block.headers):
         if text:
             ws.write_string(block.header_row, j, text, styles.header if kinds[j] == "text" else styles.number_header)

@@ -14,6 +14,7 @@ from openpyxl.utils import range_boundaries
 from compensation_report.tables import TOP
 
 HEADER_ROW = TOP + 1  # 1-based: every report table sits under the sheet's title block
+FIELD_ROW = HEADER_ROW - 1  # its field names, hidden, above its headers in words
 
 REF = r"(?:'((?:[^']|'')+)'!)?(\$?[A-Z]+\$?\d+(?::\$?[A-Z]+\$?\d+)?)"
 FUNCTION = re.compile(rf"^=(SUM|COUNTA)\({REF}\)$")

@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 from builders import incident, write_small_workspace, write_workbook
 from click.testing import CliRunner
-from helpers import HEADER_ROW, assert_formulas_match_cached_values
+from helpers import FIELD_ROW, HEADER_ROW, assert_formulas_match_cached_values
 
 from compensation_report.cli import cli
 
@@ -35,9 +35,9 @@ def report_of(ws, period="2026-10"):
 
 def incident_totals(path) -> dict[str, tuple]:
     sheet = openpyxl.load_workbook(path, data_only=True)["Incidents"]
-    rows = list(sheet.iter_rows(min_row=HEADER_ROW, values_only=True))
+    rows = list(sheet.iter_rows(min_row=FIELD_ROW, values_only=True))
     col = {name: i for i, name in enumerate(rows[0])}
-    return {r[0]: (r[col["gross"]], r[col["recovery"]], r[col["net"]]) for r in rows[1:]}
+    return {r[0]: (r[col["gross"]], r[col["recovery"]], r[col["net"]]) for r in rows[2:]}
 
 
 @pytest.fixture
@@ -53,10 +53,13 @@ def test_run_writes_every_sheet_with_totals_as_formulas_and_archives_the_input(w
     book = openpyxl.load_workbook(report_of(ws))
     assert book.sheetnames == SHEETS
     assert book["Incidents"]["A1"].value == "Compensation report · Incidents"
-    assert [c.value for c in book["Incidents"][HEADER_ROW]] == [
+    assert [c.value for c in book["Incidents"][FIELD_ROW]] == [  # for programs: SPEC's names, a hidden row
         "incident_id", "title", "business_unit", "system", "severity", "started_at", "resolved_at",
         "duration_hours", "LOSS", "DOWNTIME", "CUSTOMER", "FINE", "REPAIR", "gross", "recovery", "net",
         "responsible_party", "status"]
+    assert book["Incidents"].row_dimensions[FIELD_ROW].hidden
+    assert [c.value for c in book["Incidents"][HEADER_ROW]][:8] == [  # for people: words
+        "Incident", "Title", "Business unit", "System", "Severity", "Started", "Resolved", "Duration (hours)"]
     assert incident_totals(report_of(ws))["A"] == (119103.05, 34253.97, 84849.08)  # worked in builders.py
     assert assert_formulas_match_cached_values(report_of(ws)) >= 20
     assert os.listdir(ws / "inbox") == []
@@ -179,7 +182,10 @@ def test_chinese_locale_names_the_sheets_in_chinese(ws):
     book = openpyxl.load_workbook(report_of(ws))
     assert book.sheetnames == SHEETS_ZH
     # the machine-read header stays as the SPEC names it
-    assert book["事故汇总"].cell(HEADER_ROW, 1).value == "incident_id"
+    assert book["事故汇总"].cell(FIELD_ROW, 1).value == "incident_id"
+    assert book["事故汇总"].cell(HEADER_ROW, 1).value == "事故编号"
+    parties = {row[16] for row in book["事故汇总"].iter_rows(min_row=HEADER_ROW + 1, values_only=True)}
+    assert parties <= {"内部", "供应商", "第三方"} and parties  # the zh-CN Incidents sheet in Chinese
     assert assert_formulas_match_cached_values(report_of(ws)) >= 20
 
 
