@@ -132,6 +132,7 @@ def _columns(text: str) -> int:
 
 
 ROW_POINTS = 15  # the height of one line of 11-point text
+CHART_POINTS = 11
 TEXT_WIDTH_MAX = 46  # characters of a column of words: most titles and names, not a sentence
 WORD_WIDTH_MAX = 64  # characters of one word: a SHA-256
 
@@ -153,15 +154,15 @@ def print_scale(widths: dict[int, float]) -> int:
 
 
 def _print_setup(ws, sheet: SheetTable, widths: dict[int, float]) -> None:
-    """Landscape A4 with 'page x of y' in the footer and the table's header on every page. A sheet
-    that fits across one page at MIN_PRINT_SCALE or more is fitted to the page's width; a wider one
-    prints at MIN_PRINT_SCALE, its columns over more pages, the first column repeated on each."""
+    """Landscape A4 with 'page x of y' in the footer and the table's header on every page, at the
+    scale that fits the columns across one page, between MIN_PRINT_SCALE and 100 %: a set scale, not
+    'fit to width', which spreadsheet applications shrink below it (their fonts are not Excel's).
+    Columns that do not fit continue on the next page across, the first column repeated on each."""
     ws.set_landscape()
     ws.set_paper(9)
-    if print_scale(widths) >= MIN_PRINT_SCALE:
-        ws.fit_to_pages(1, 0)
-    else:
-        ws.set_print_scale(MIN_PRINT_SCALE)
+    scale = max(MIN_PRINT_SCALE, min(100, print_scale(widths)))
+    ws.set_print_scale(scale)
+    if scale < 100:
         ws.repeat_columns(0)
     ws.set_footer("&L&A&R&P / &N")
     if sheet.page_break is not None:
@@ -176,7 +177,10 @@ def _insert_chart(book, ws, chart: Chart) -> None:
     for name, values in chart.series:
         excel_chart.add_series({"name": name, "categories": "=" + chart.categories, "values": "=" + values})
     excel_chart.set_title({"name": chart.title})
-    excel_chart.set_y_axis({"num_format": "#,##0"})
+    # 11-point labels, as the cells: printed at MIN_PRINT_SCALE they stay at 8 points
+    excel_chart.set_x_axis({"num_font": {"size": CHART_POINTS}})
+    excel_chart.set_y_axis({"num_format": "#,##0", "num_font": {"size": CHART_POINTS}})
+    excel_chart.set_legend({"font": {"size": CHART_POINTS}})
     if len(chart.series) == 1:
         excel_chart.set_legend({"none": True})
     excel_chart.set_size({"width": 640, "height": 320})
