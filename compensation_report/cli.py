@@ -99,7 +99,7 @@ def run(workspace: Path, period: str | None, locale: str | None, no_email: bool,
         click.echo(f"Note: the run of process {result.interrupted_run} stopped without finishing; "
                    "this run completed its work")
     for outcome in result.outcomes:
-        click.echo(_outcome_line(outcome))
+        click.echo(_outcome_line(outcome, result.period))
         for detail in (outcome.problems + outcome.notes) if verbose else []:
             click.echo(f"    {detail}")
     for name, why in result.left_behind:
@@ -152,7 +152,7 @@ def progress_display() -> Iterator[pipeline.Progress | None]:
         yield show
 
 
-def _outcome_line(outcome: pipeline.FileOutcome) -> str:
+def _outcome_line(outcome: pipeline.FileOutcome, period: str) -> str:
     if outcome.recovered and outcome.status != "rejected":
         return f"{outcome.status:<9} {outcome.file}: recorded by an interrupted run, now archived (counted once)"
     if outcome.status == "rejected" and outcome.moved_to is not None:
@@ -161,7 +161,9 @@ def _outcome_line(outcome: pipeline.FileOutcome) -> str:
     if outcome.status == "duplicate":
         return f"duplicate {outcome.file}: already accepted, counted once"
     revised = f", revised {', '.join(outcome.revised)}" if outcome.revised else ""
-    return f"accepted  {outcome.file}: {len(outcome.incidents)} incident(s){revised}"
+    in_period = sum(1 for p in outcome.periods.values() if p == period)
+    elsewhere = f", {in_period} of them in {period}" if in_period != len(outcome.incidents) else ""
+    return f"accepted  {outcome.file}: {len(outcome.incidents)} incident(s){elsewhere}{revised}"
 
 
 @cli.command()

@@ -106,3 +106,15 @@ def test_an_empty_or_unfinished_month_is_said_on_screen_and_under_the_summarys_t
     assert "has not ended yet" in subtitle and "every figure is zero" in subtitle
     october = invoke("run", "-w", ws, "--period", "2026-10", "--no-email").output
     assert "Warning:" not in october
+
+
+def test_the_console_says_how_many_of_a_workbooks_incidents_are_in_the_period(tmp_path):
+    from builders import incident, write_workbook
+
+    ws = write_small_workspace(tmp_path / "ws")
+    write_workbook(ws / "inbox" / "late.xlsx", {
+        "Incidents": [incident("S", "2026-09-28 10:00", 1), incident("O", "2026-10-02 10:00", 1)],
+        "Losses": [{"incident_id": i, "category": "REPAIR", "item": "review"} for i in ("S", "O")]})
+    output = invoke("run", "-w", ws, "--period", "2026-10", "--no-email").output
+    assert "accepted  late.xlsx: 2 incident(s), 1 of them in 2026-10" in output
+    assert "accepted  payments.xlsx: 2 incident(s)\n" in output  # all of them: nothing more to say
